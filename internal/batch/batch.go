@@ -1,0 +1,314 @@
+// Package batch holds crmops' file formats for proposed changes: the batch,
+// its receipt and its rejection record. Decoding is strict and every error
+// names file, line and key; encoding is canonical (fixed key order) so that a
+// re-encoded file produces no diff and reviews stay small.
+package batch
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/crmops/crmops/internal/strictyaml"
+)
+
+// Version is the only format version this build reads and writes.
+const Version = 1
+
+// Operations a change can perform.
+const (
+	OpSet   = "set"
+	OpMerge = "merge"
+)
+
+// Kinds of change, one per scenario crmops automates, plus custom.
+var Kinds = []string{"enrichment", "dedupe", "lifecycle", "owner", "email_verification", "custom"}
+
+// Triggers say what made a detector propose a change.
+var Triggers = []string{"event", "score", "rule", "import", "manual"}
+
+// File-name suffixes under proposals/. Batches are found by suffix anywhere
+// below the directory so that users may shard it into sub-folders.
+const (
+	Dir             = "proposals"
+	ReceiptSuffix   = ".receipt.yaml"
+	RejectionSuffix = ".rejected.yaml"
+	batchSuffix     = ".yaml"
+)
+
+// Batch is one set of proposed changes, reviewed and merged as a unit.
+type Batch struct {
+	Version  int       `yaml:"version" strict:"required"`
+	ID       string    `yaml:"batch" strict:"required"`
+	Created  time.Time `yaml:"created" strict:"required"`
+	Detector string    `yaml:"detector" strict:"required"`
+	Title    string    `yaml:"title"`
+	// Review, when set, says why the batch needs a person's approval even if
+	// the policy would apply every change automatically (e.g. a run limit).
+	Review  string   `yaml:"review,omitempty"`
+	Changes []Change `yaml:"changes" strict:"required"`
+
+	Pos strictyaml.Pos `yaml:"-"`
+}
+
+// Change is one proposed change to one CRM record.
+type Change struct {
+	ID         string            `yaml:"id"`
+	Kind       string            `yaml:"kind" strict:"required"`
+	Object     string            `yaml:"object" strict:"required"`
+	Record     string            `yaml:"record" strict:"required"`
+	Op         string            `yaml:"op" strict:"required"`
+	Field      string            `yaml:"field"`
+	Before     string            `yaml:"before"`
+	After      string            `yaml:"after"`
+	MergeFrom  string            `yaml:"merge_from"`
+	Source     string            `yaml:"source" strict:"required"`
+	Confidence float64           `yaml:"confidence" strict:"required"`
+	Trigger    string            `yaml:"trigger"`
+	Reason     string            `yaml:"reason"`
+	Snapshot   map[string]string `yaml:"snapshot"`
+
+	Pos strictyaml.Pos `yaml:"-"`
+}
+
+// Target names what a change touches, for conflict checks and audit.
+func (c Change) Target() string {
+	if c.Op == OpMerge {
+		return c.Object + "/" + c.MergeFrom + " -> " + c.Record
+	}
+	return c.Object + "/" + c.Record + "." + c.Field
+}
+
+// Touches reports whether the change affects object/record, as survivor,
+// merged record or edited record.
+func (c Change) Touches(object, record string) bool {
+	return c.Object == object && (c.Record == record || (c.Op == OpMerge && c.MergeFrom == record))
+}
+
+// MarshalYAML writes a change in canonical key order with only the keys its
+// op uses: `before: ""` must appear for a set (it is the compare-and-swap
+// guard), and must not appear for a merge.
+func (c Change) MarshalYAML() (any, error) {
+	m := &yaml.Node{Kind: yaml.MappingNode}
+	add := func(k string, v any) {
+		var vn yaml.Node
+		_ = vn.Encode(v)
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &vn)
+	}
+	add("id", c.ID)
+	add("kind", c.Kind)
+	add("object", c.Object)
+	add("record", c.Record)
+	add("op", c.Op)
+	if c.Op == OpMerge {
+		add("merge_from", c.MergeFrom)
+	} else {
+		add("field", c.Field)
+		add("before", c.Before)
+		add("after", c.After)
+	}
+	add("source", c.Source)
+	add("confidence", c.Confidence)
+	if c.Trigger != "" {
+		add("trigger", c.Trigger)
+	}
+	if c.Reason != "" {
+		add("reason", c.Reason)
+	}
+	if len(c.Snapshot) > 0 {
+		add("snapshot", c.Snapshot)
+	}
+	return m, nil
+}
+
+var (
+	idPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	objectPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	fieldPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,127}$`)
+)
+
+// ValidID reports whether id can name a batch: it becomes a file name and a
+// git branch, so it is kept to a safe alphabet.
+func ValidID(id string) bool { return idPattern.MatchString(id) && !strings.Contains(id, "..") }
+
+// IDFromPath returns the batch id a batch file's name implies.
+func IDFromPath(p string) string { return strings.TrimSuffix(path.Base(p), batchSuffix) }
+
+// Path is where a batch with id lives in the repository.
+func Path(id string) string { return Dir + "/" + id + batchSuffix }
+
+// ReceiptPath is the receipt beside the batch file at batchPath.
+func ReceiptPath(batchPath string) string {
+	return strings.TrimSuffix(batchPath, batchSuffix) + ReceiptSuffix
+}
+
+// RejectionPath is the rejection record beside the batch file at batchPath.
+func RejectionPath(batchPath string) string {
+	return strings.TrimSuffix(batchPath, batchSuffix) + RejectionSuffix
+}
+
+// IsBatchFile reports whether p names a batch (not a receipt or rejection).
+func IsBatchFile(p string) bool {
+	return strings.HasSuffix(p, batchSuffix) && !strings.HasSuffix(p, ReceiptSuffix) && !strings.HasSuffix(p, RejectionSuffix)
+}
+
+// Decode strictly decodes and validates the batch file named file.
+func Decode(file string, data []byte) (*Batch, error) {
+	var b Batch
+	if err := strictyaml.Decode(file, data, &b); err != nil {
+		return nil, err
+	}
+	if err := b.Validate(file); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// Validate checks what strict decoding cannot: enumerations, ranges,
+// uniqueness, and the batch id against its file name (when file is set).
+func (b *Batch) Validate(file string) error {
+	if b.Version != Version {
+		return b.Pos.Errorf(file, "version", "unsupported version %d (this crmops reads version %d)", b.Version, Version)
+	}
+	if !ValidID(b.ID) {
+		return b.Pos.Errorf(file, "batch", "%q is not a valid batch id (letters, digits, '.', '_', '-')", b.ID)
+	}
+	if file != "" && IDFromPath(file) != b.ID {
+		return b.Pos.Errorf(file, "batch", "batch id %q differs from the file name %q", b.ID, path.Base(file))
+	}
+	if b.Detector == "" {
+		return b.Pos.Errorf(file, "detector", "must not be empty")
+	}
+	if len(b.Changes) == 0 {
+		return b.Pos.Errorf(file, "changes", "a batch needs at least one change")
+	}
+	seen := map[string]int{}
+	for i := range b.Changes {
+		c := &b.Changes[i]
+		if c.Pos.Path == "" {
+			c.Pos.Path = fmt.Sprintf("changes[%d]", i)
+		}
+		if c.Pos.Line > 0 && !c.Pos.Has("id") {
+			return c.Pos.Errorf(file, "id", "missing required key")
+		}
+		if err := c.Validate(file); err != nil {
+			return err
+		}
+		if first, dup := seen[c.ID]; dup {
+			return c.Pos.Errorf(file, "id", "duplicate change id %q (first used at changes[%d])", c.ID, first)
+		}
+		seen[c.ID] = i
+	}
+	return nil
+}
+
+// Validate checks one change; file is used in error messages only.
+func (c *Change) Validate(file string) error {
+	bad := func(key, format string, args ...any) error { return c.Pos.Errorf(file, key, format, args...) }
+	switch {
+	case !ValidID(c.ID):
+		return bad("id", "%q is not a valid change id", c.ID)
+	case !contains(Kinds, c.Kind):
+		return bad("kind", "unknown kind %q (one of %s)", c.Kind, strings.Join(Kinds, ", "))
+	case !objectPattern.MatchString(c.Object):
+		return bad("object", "%q is not a valid object name (lower case letters, digits, _)", c.Object)
+	case strings.TrimSpace(c.Record) == "" || strings.ContainsAny(c.Record, "/\n\r"):
+		return bad("record", "%q is not a valid record id", c.Record)
+	case c.Source == "":
+		return bad("source", "must not be empty")
+	case c.Confidence < 0 || c.Confidence > 1 || c.Confidence != c.Confidence:
+		return bad("confidence", "%v is outside 0..1", c.Confidence)
+	case c.Trigger != "" && !contains(Triggers, c.Trigger):
+		return bad("trigger", "unknown trigger %q (one of %s)", c.Trigger, strings.Join(Triggers, ", "))
+	}
+	switch c.Op {
+	case OpSet:
+		for _, k := range []string{"field", "before", "after"} {
+			if c.Pos.Line > 0 && !c.Pos.Has(k) {
+				return bad(k, "missing required key for op set")
+			}
+		}
+		if c.Pos.Has("merge_from") || c.MergeFrom != "" {
+			return bad("merge_from", "only op merge takes merge_from")
+		}
+		if !fieldPattern.MatchString(c.Field) {
+			return bad("field", "%q is not a valid field name", c.Field)
+		}
+		if c.Before == c.After {
+			return bad("after", "equals before (%q): the change would do nothing", c.After)
+		}
+		if c.Kind == "dedupe" {
+			return bad("op", "a dedupe change must be op merge")
+		}
+	case OpMerge:
+		for _, k := range []string{"field", "before", "after"} {
+			if c.Pos.Has(k) {
+				return bad(k, "op merge does not take %s", k)
+			}
+		}
+		if c.Field != "" || c.Before != "" || c.After != "" {
+			return bad("op", "op merge does not take field, before or after")
+		}
+		if strings.TrimSpace(c.MergeFrom) == "" || strings.ContainsAny(c.MergeFrom, "/\n\r") {
+			return bad("merge_from", "merge needs the id of the record merged away")
+		}
+		if c.MergeFrom == c.Record {
+			return bad("merge_from", "a record cannot be merged into itself")
+		}
+	default:
+		return bad("op", "unknown op %q (set or merge)", c.Op)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Encode writes v (a Batch, Receipt or Rejection) canonically.
+func Encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// NewID names a batch from its creation time, its detector and a hash of its
+// changes, so ids sort by time and two different batches never collide.
+func NewID(created time.Time, detector string, changes []Change) string {
+	h := sha256.New()
+	for _, c := range changes {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\n", c.Kind, c.Object, c.Record, c.Op, c.Field, c.Before, c.After, c.MergeFrom)
+	}
+	slug := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		}
+		return '-'
+	}, detector)
+	if len(slug) > 40 {
+		slug = slug[:40]
+	}
+	return created.UTC().Format("20060102T150405Z") + "-" + strings.Trim(slug, "-") + "-" + hex.EncodeToString(h.Sum(nil))[:6]
+}

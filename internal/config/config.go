@@ -1,0 +1,115 @@
+// Package config reads crmops.yaml, the repository's choice of CRM connector,
+// forge and detector settings.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/crmops/crmops/internal/strictyaml"
+)
+
+// File is the configuration's default name, at the repository root.
+const File = "crmops.yaml"
+
+// Config is a decoded crmops.yaml.
+type Config struct {
+	Version   int                       `yaml:"version" strict:"required"`
+	CRM       CRM                       `yaml:"crm" strict:"required"`
+	Forge     Forge                     `yaml:"forge"`
+	Detectors map[string]map[string]any `yaml:"detectors"`
+
+	Pos strictyaml.Pos `yaml:"-"`
+}
+
+// CRM selects and configures the connector.
+type CRM struct {
+	Kind     string `yaml:"kind" strict:"required"`
+	Path     string `yaml:"path"`
+	BaseURL  string `yaml:"base_url"`
+	TokenEnv string `yaml:"token_env"`
+
+	Pos strictyaml.Pos `yaml:"-"`
+}
+
+// Forge selects where proposals are reviewed.
+type Forge struct {
+	Kind     string `yaml:"kind"`
+	Remote   string `yaml:"remote"`
+	Branch   string `yaml:"branch"`
+	TokenEnv string `yaml:"token_env"`
+
+	Pos strictyaml.Pos `yaml:"-"`
+}
+
+// Load reads and checks the configuration at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no configuration here; run crmops init, or pass --repo or --config", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes a configuration file's content.
+func Parse(file string, data []byte) (*Config, error) {
+	var c Config
+	if err := strictyaml.Decode(file, data, &c); err != nil {
+		return nil, err
+	}
+	if c.Version != 1 {
+		return nil, c.Pos.Errorf(file, "version", "unsupported version %d", c.Version)
+	}
+	switch c.CRM.Kind {
+	case "sqlite":
+		if c.CRM.Path == "" {
+			c.CRM.Path = ".crmops/crm.db"
+		}
+	case "hubspot":
+		if c.CRM.BaseURL == "" {
+			c.CRM.BaseURL = "https://api.hubapi.com"
+		}
+		if c.CRM.TokenEnv == "" {
+			c.CRM.TokenEnv = "HUBSPOT_TOKEN"
+		}
+	default:
+		return nil, c.CRM.Pos.Errorf(file, "kind", "unknown CRM kind %q (sqlite or hubspot)", c.CRM.Kind)
+	}
+	if c.Forge.Kind == "" {
+		c.Forge.Kind = "local"
+	}
+	switch c.Forge.Kind {
+	case "local", "github":
+	default:
+		return nil, c.Forge.Pos.Errorf(file, "kind", "unknown forge kind %q (local or github)", c.Forge.Kind)
+	}
+	if c.Forge.Remote == "" {
+		c.Forge.Remote = "origin"
+	}
+	if c.Forge.Branch == "" {
+		c.Forge.Branch = "main"
+	}
+	if c.Forge.TokenEnv == "" {
+		c.Forge.TokenEnv = "GITHUB_TOKEN"
+	}
+	return &c, nil
+}
+
+// Default is the configuration `crmops init` writes.
+const Default = `version: 1
+crm:
+  kind: sqlite                 # sqlite (embedded default) | hubspot
+  path: .crmops/crm.db         # the database file (git-ignored)
+  # kind: hubspot
+  # base_url: https://api.hubapi.com
+  # token_env: HUBSPOT_TOKEN
+forge:
+  kind: local                  # local (branches on a git remote) | github
+  remote: origin
+detectors: {}
+`

@@ -1,0 +1,92 @@
+// Package crm defines what crmops needs from a CRM: batched reads for
+// detectors and compare-and-swap, and batched writes whose results are
+// reported per change. The embedded SQLite CRM and HubSpot both sit behind it.
+package crm
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Record is one CRM object instance. Every field value is a string; an absent
+// field and an empty string are the same thing ("empty").
+type Record struct {
+	ID     string
+	Fields map[string]string
+	// MergedInto is the survivor's id when this record was merged away.
+	MergedInto string
+}
+
+// Status is the outcome of one write, in the receipt's vocabulary.
+type Status string
+
+// Write outcomes. They are the receipt's statuses.
+const (
+	Applied        Status = "applied"
+	AlreadyApplied Status = "already_applied"
+	Stale          Status = "stale"
+	Failed         Status = "failed"
+)
+
+// SetRequest asks to set Field of Object/Record to After, but only if its
+// current value still equals Before ("" = empty).
+type SetRequest struct {
+	Object string
+	Record string
+	Field  string
+	Before string
+	After  string
+	// Source is stored in the CRM's property history, where the CRM keeps one.
+	Source string
+}
+
+// MergeRequest asks to merge Loser into Survivor. The survivor keeps its id;
+// the loser is marked merged into it.
+type MergeRequest struct {
+	Object   string
+	Survivor string
+	Loser    string
+	Source   string
+}
+
+// Result is what happened to one request, index-aligned with the requests.
+type Result struct {
+	Status Status
+	// Observed is the value seen just before the write was decided
+	// (for a merge: the loser's merged_into, "" if it was live).
+	Observed string
+	// Error explains stale and failed results.
+	Error string
+}
+
+// HistoryEntry is one change the CRM itself recorded for a field.
+type HistoryEntry struct {
+	Object string
+	Record string
+	Field  string
+	Old    string
+	New    string
+	Source string
+	At     time.Time
+}
+
+// ErrNotFound reports a record that does not exist.
+var ErrNotFound = errors.New("record not found")
+
+// Connector is a CRM crmops can read and change.
+type Connector interface {
+	// Get reads records by id in one batch. Ids that do not exist are absent
+	// from the map. fields limits the fields returned; nil means all.
+	Get(ctx context.Context, object string, ids []string, fields []string) (map[string]Record, error)
+	// List calls fn for every live (not merged) record of object, in id order.
+	List(ctx context.Context, object string, fields []string, fn func(Record) error) error
+	// CompareAndSet performs each request with compare-and-swap, as strongly
+	// as the CRM allows, and reports one Result per request. The error is for
+	// failures of the whole call; per-request failures are in the results.
+	CompareAndSet(ctx context.Context, reqs []SetRequest) ([]Result, error)
+	// Merge merges records, one Result per request.
+	Merge(ctx context.Context, reqs []MergeRequest) ([]Result, error)
+	// Close releases the connection.
+	Close() error
+}
