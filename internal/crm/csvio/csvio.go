@@ -1,0 +1,203 @@
+// Package csvio reads and writes CRM records as CSV: a header row of field
+// names with a required "id" column, one record per row. It streams in both
+// directions and knows nothing about any particular CRM.
+package csvio
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/crmops/crmops/internal/crm"
+)
+
+// IDColumn is the header name of the column holding record ids.
+const IDColumn = "id"
+
+// utf8BOM is what spreadsheet programs put before "id" when they save
+// "CSV UTF-8"; left in, the header would have no "id" column.
+const utf8BOM = "\uFEFF"
+
+// Read parses CSV from r and calls fn with each record and the line it starts
+// on. name is used in error messages (usually the file name), which read
+// "name:line: problem". The header names the fields and must have an "id"
+// column; empty cells are omitted from Fields, since empty means absent.
+// Spaces around header names and ids are trimmed, never around values.
+// A line break inside a quoted cell reads as "\n" even if written as "\r\n".
+// Rows whose cells are all empty are skipped. An error from fn stops reading
+// and is returned with the line prefixed.
+func Read(r io.Reader, name string, fn func(line int, rec crm.Record) error) error {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(len(utf8BOM)); err == nil && string(b) == utf8BOM {
+		br.Discard(len(utf8BOM))
+	}
+	cr := csv.NewReader(br)
+	// Column counts are checked here so the error can name the file.
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: empty file, expected a header row with an %q column", name, IDColumn)
+	}
+	if err != nil {
+		return parseError(name, err)
+	}
+	headerLine, _ := cr.FieldPos(0)
+	columns, idCol, err := parseHeader(name, headerLine, header)
+	if err != nil {
+		return err
+	}
+
+	for {
+		row, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return parseError(name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if blank(row) {
+			continue // spreadsheets pad files with rows of empty cells
+		}
+		if len(row) != len(columns) {
+			return fmt.Errorf("%s:%d: row has %d columns, header has %d", name, line, len(row), len(columns))
+		}
+		rec := crm.Record{ID: strings.TrimSpace(row[idCol]), Fields: make(map[string]string, len(columns)-1)}
+		if rec.ID == "" {
+			return fmt.Errorf("%s:%d: empty id", name, line)
+		}
+		for i, value := range row {
+			// Invalid UTF-8 is usually a file saved in a legacy encoding;
+			// storing it would turn accents into replacement characters.
+			if !utf8.ValidString(value) {
+				return fmt.Errorf("%s:%d: column %q is not valid UTF-8; save the file as CSV UTF-8", name, line, columns[i])
+			}
+			if i != idCol && value != "" {
+				rec.Fields[columns[i]] = value
+			}
+		}
+		if err := fn(line, rec); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+	}
+}
+
+func blank(row []string) bool {
+	for _, cell := range row {
+		if cell != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// parseHeader checks the header row and returns its field names and the
+// index of the id column.
+func parseHeader(name string, line int, header []string) (columns []string, idCol int, err error) {
+	columns = make([]string, len(header))
+	seen := make(map[string]int, len(header))
+	idCol = -1
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		if !utf8.ValidString(h) {
+			return nil, 0, fmt.Errorf("%s:%d: header is not valid UTF-8; save the file as CSV UTF-8", name, line)
+		}
+		if h == "" {
+			return nil, 0, fmt.Errorf("%s:%d: column %d has no name", name, line, i+1)
+		}
+		if j, dup := seen[h]; dup {
+			return nil, 0, fmt.Errorf("%s:%d: duplicate column %q (columns %d and %d)", name, line, h, j+1, i+1)
+		}
+		seen[h] = i
+		columns[i] = h
+		if h == IDColumn {
+			idCol = i
+		}
+	}
+	if idCol < 0 {
+		return nil, 0, fmt.Errorf("%s: header has no %q column", name, IDColumn)
+	}
+	return columns, idCol, nil
+}
+
+// parseError puts the file name in front of encoding/csv's own position.
+func parseError(name string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s:%d:%d: %w", name, pe.Line, pe.Column, pe.Err)
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
+// Writer writes records as CSV: a header of "id" and the chosen fields, then
+// one row per record. Output is buffered; call Flush when done.
+type Writer struct {
+	cw          *csv.Writer
+	fields      []string
+	row         []string
+	wroteHeader bool
+}
+
+// NewWriter returns a Writer whose columns are "id" followed by fields, in
+// the order given. "id" and repeated names in fields are dropped, since the
+// id is always the first column and a repeated column could not be read back.
+func NewWriter(w io.Writer, fields []string) *Writer {
+	cols := make([]string, 0, len(fields))
+	seen := map[string]bool{IDColumn: true}
+	for _, f := range fields {
+		if !seen[f] {
+			seen[f] = true
+			cols = append(cols, f)
+		}
+	}
+	return &Writer{cw: csv.NewWriter(w), fields: cols, row: make([]string, len(cols)+1)}
+}
+
+// Write writes one record; fields the Writer was not given are left out and
+// fields the record lacks are written empty.
+func (w *Writer) Write(rec crm.Record) error {
+	if rec.ID == "" {
+		return errors.New("csvio: write: record has an empty id")
+	}
+	if err := w.header(); err != nil {
+		return err
+	}
+	w.row[0] = rec.ID
+	for i, f := range w.fields {
+		w.row[i+1] = rec.Fields[f]
+	}
+	if err := w.cw.Write(w.row); err != nil {
+		return fmt.Errorf("csvio: write %s: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// Flush writes any buffered output, and the header when no record was
+// written, so that an empty export is still a valid file.
+func (w *Writer) Flush() error {
+	if err := w.header(); err != nil {
+		return err
+	}
+	w.cw.Flush()
+	if err := w.cw.Error(); err != nil {
+		return fmt.Errorf("csvio: flush: %w", err)
+	}
+	return nil
+}
+
+func (w *Writer) header() error {
+	if w.wroteHeader {
+		return nil
+	}
+	w.wroteHeader = true
+	if err := w.cw.Write(append([]string{IDColumn}, w.fields...)); err != nil {
+		return fmt.Errorf("csvio: write header: %w", err)
+	}
+	return nil
+}
