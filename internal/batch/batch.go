@@ -141,8 +141,16 @@ func ValidID(id string) bool { return idPattern.MatchString(id) && !strings.Cont
 // IDFromPath returns the batch id a batch file's name implies.
 func IDFromPath(p string) string { return strings.TrimSuffix(path.Base(p), batchSuffix) }
 
-// Path is where a batch with id lives in the repository.
-func Path(id string) string { return Dir + "/" + id + batchSuffix }
+// Path is where a batch with id lives in the repository. Batches whose id
+// starts with crmops' timestamp go into a folder per month, so no folder
+// grows past what GitHub lists (1,000 entries) and each commit rewrites a
+// small tree instead of one holding every batch ever proposed.
+func Path(id string) string {
+	if t, err := time.Parse("20060102T150405Z", strings.SplitN(id, "-", 2)[0]); err == nil {
+		return Dir + "/" + t.Format("2006-01") + "/" + id + batchSuffix
+	}
+	return Dir + "/" + id + batchSuffix
+}
 
 // ReceiptPath is the receipt beside the batch file at batchPath.
 func ReceiptPath(batchPath string) string {

@@ -1,7 +1,6 @@
 package batch
 
 import (
-	"fmt"
 	"path"
 	"strings"
 	"time"
@@ -49,6 +48,8 @@ type Approval struct {
 	Rules       []string   `yaml:"rules,flow"`
 	PullRequest int        `yaml:"pull_request,omitempty"`
 	Refused     string     `yaml:"refused,omitempty"`
+
+	Pos strictyaml.Pos `yaml:"-"`
 }
 
 // Approver is one person whose approval counted.
@@ -65,6 +66,8 @@ type ChangeResult struct {
 	After          string    `yaml:"after"`
 	At             time.Time `yaml:"at"`
 	Error          string    `yaml:"error"`
+
+	Pos strictyaml.Pos `yaml:"-"`
 }
 
 var statuses = []string{StatusApplied, StatusAlreadyApplied, StatusStale, StatusFailed, StatusSkipped}
@@ -81,9 +84,14 @@ func DecodeReceipt(file string, data []byte) (*Receipt, error) {
 	if want := strings.TrimSuffix(path.Base(file), ReceiptSuffix); file != "" && want != r.Batch {
 		return nil, r.Pos.Errorf(file, "batch", "batch id %q differs from the file name %q", r.Batch, path.Base(file))
 	}
-	for _, c := range r.Changes {
-		if !contains(statuses, c.Status) {
-			return nil, &strictyaml.Error{File: file, Key: "changes." + c.ID + ".status", Msg: fmt.Sprintf("unknown status %q", c.Status)}
+	switch r.Approval.Mode {
+	case ModeAuto, ModeApproved, ModeRefused:
+	default:
+		return nil, r.Approval.Pos.Errorf(file, "mode", "unknown approval mode %q (auto, approved or refused)", r.Approval.Mode)
+	}
+	for i := range r.Changes {
+		if c := &r.Changes[i]; !contains(statuses, c.Status) {
+			return nil, c.Pos.Errorf(file, "status", "unknown status %q (one of %s)", c.Status, strings.Join(statuses, ", "))
 		}
 	}
 	return &r, nil

@@ -112,7 +112,11 @@ func decodeAt(file string, offset int, data []byte, v any) error {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return syntaxError(file, err)
+		e := syntaxError(file, err)
+		if e.Line == 0 {
+			e.Line = firstControlLine(data)
+		}
+		return e
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return &Error{File: file, Msg: "file is empty"}
@@ -139,8 +143,23 @@ func firstInvalidLine(data []byte) int {
 	return line
 }
 
+// firstControlLine finds the line of the first control character YAML
+// forbids: yaml.v3 reports those without a line.
+func firstControlLine(data []byte) int {
+	line := 1
+	for _, c := range data {
+		switch {
+		case c == '\n':
+			line++
+		case c < 0x20 && c != '\t' && c != '\r', c == 0x7f:
+			return line
+		}
+	}
+	return 0
+}
+
 // syntaxError turns yaml.v3's "yaml: line 3: ..." into our form.
-func syntaxError(file string, err error) error {
+func syntaxError(file string, err error) *Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
@@ -386,8 +405,13 @@ func (d decoder) dict(n *yaml.Node, v reflect.Value, path string) error {
 		return d.errorf(n, path, "unsupported map key type %s", v.Type().Key())
 	}
 	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
+		if seen[k.Value] {
+			return d.errorf(k, joinPath(path, k.Value), "duplicate key")
+		}
+		seen[k.Value] = true
 		elem := reflect.New(v.Type().Elem()).Elem()
 		if err := d.decode(val, elem, joinPath(path, k.Value)); err != nil {
 			return err
