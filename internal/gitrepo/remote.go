@@ -1,0 +1,353 @@
+package gitrepo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
+)
+
+// Fetch brings refs and their objects from the named remote. refspecs are
+// git's ("refs/heads/*:refs/remotes/origin/*"); none means the remote's
+// configured ones. Updates are forced, as the remote is the truth for the refs
+// fetched into. When every destination is a remote-tracking ref
+// (refs/remotes/), tracking refs whose branch vanished from the remote are
+// pruned; other namespaces, such as review records written here and not yet
+// pushed, are never pruned. A ref that is already current is not an error; a
+// named source ref the remote lacks is ErrRefNotFound. Fetching into the
+// checked-out branch moves the ref only: use AdvanceBranch to move a branch
+// with its work tree.
+func (r *Repo) Fetch(ctx context.Context, remote string, refspecs ...string) error {
+	specs := make([]config.RefSpec, 0, len(refspecs))
+	for _, s := range refspecs {
+		if !strings.HasPrefix(s, "+") {
+			s = "+" + s
+		}
+		rs := config.RefSpec(s)
+		if err := rs.Validate(); err != nil {
+			return fmt.Errorf("fetch %s %s: %w", remote, s, err)
+		}
+		specs = append(specs, rs)
+	}
+	prune := true
+	pruneSpecs := specs
+	if len(pruneSpecs) == 0 {
+		if rem, err := r.git.Remote(remote); err == nil {
+			pruneSpecs = rem.Config().Fetch
+		}
+	}
+	for _, rs := range pruneSpecs {
+		// Not rs.Dst(""): go-git's Dst panics on a wildcard spec given no name.
+		_, dst, _ := strings.Cut(string(rs), ":")
+		if !rs.IsWildcard() || !strings.HasPrefix(dst, "refs/remotes/") {
+			prune = false
+		}
+	}
+	err := r.git.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: remote,
+		RefSpecs:   specs,
+		Auth:       r.Auth,
+		Tags:       git.NoTags,
+		Force:      true,
+		Prune:      prune && len(pruneSpecs) > 0,
+	})
+	var noMatch git.NoMatchingRefSpecError
+	switch {
+	case err == nil, errors.Is(err, git.NoErrAlreadyUpToDate):
+		return nil
+	case errors.Is(err, transport.ErrEmptyRemoteRepository) && len(refspecs) == 0:
+		return nil
+	case errors.Is(err, transport.ErrEmptyRemoteRepository), errors.As(err, &noMatch):
+		return fmt.Errorf("fetch %s %s: %w", remote, strings.Join(refspecs, " "), ErrRefNotFound)
+	default:
+		return fmt.Errorf("fetch %s %s: %w", remote, strings.Join(refspecs, " "), err)
+	}
+}
+
+// RemoteRefs lists the remote's refs whose names start with prefix (as
+// git ls-remote does), e.g. "refs/heads/crmops/" for the open proposals.
+func (r *Repo) RemoteRefs(ctx context.Context, remote, prefix string) (map[string]Hash, error) {
+	sess, err := r.uploadSession(remote)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", remote, err)
+	}
+	defer sess.Close()
+	ar, err := sess.AdvertisedReferencesContext(ctx)
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return map[string]Hash{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", remote, err)
+	}
+	out := map[string]Hash{}
+	for name, h := range ar.References {
+		if strings.HasPrefix(name, prefix) {
+			out[name] = h
+		}
+	}
+	return out, nil
+}
+
+// Push updates refs on the named remote. Each refspec is "src:dst",
+// "+src:dst" (forced) or ":dst" (delete), where src is a full ref name or a
+// commit hash and dst a full ref name; a lone "refs/heads/x" pushes x to
+// itself. All updates are sent in one request, atomically where the remote
+// supports it. Nothing to do is not an error, nor is deleting a ref the
+// remote lacks. An unforced update that is not a fast-forward, or that the
+// remote refuses because the ref moved meanwhile, returns an error wrapping
+// ErrRejected: fetch, rebuild on the new tip and push again.
+//
+// Push computes what to send itself instead of calling go-git's
+// Remote.PushContext, which lists every object reachable from the remote's
+// refs before it sends anything: in a repository with thousands of
+// receipts that is seconds to minutes per push. Here the commit walk stops
+// where the remote's history begins and trees are compared with their
+// parents', so pushing one new commit reads a handful of objects.
+func (r *Repo) Push(ctx context.Context, remote string, refspecs ...string) error {
+	sess, err := r.receiveSession(remote)
+	if err != nil {
+		return fmt.Errorf("push %s: %w", remote, err)
+	}
+	defer sess.Close()
+	ar, err := sess.AdvertisedReferencesContext(ctx)
+	if err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return fmt.Errorf("push %s: %w", remote, err)
+	}
+	advertised := map[string]Hash{}
+	caps := capability.NewList()
+	if ar != nil {
+		advertised = ar.References
+		caps = ar.Capabilities
+	}
+
+	var cmds []*packp.Command
+	var wants []Hash
+	for _, spec := range refspecs {
+		cmd, err := r.pushCommand(spec, advertised)
+		if err != nil {
+			return fmt.Errorf("push %s %s: %w", remote, spec, err)
+		}
+		if cmd == nil {
+			continue
+		}
+		cmds = append(cmds, cmd)
+		if !cmd.New.IsZero() {
+			wants = append(wants, cmd.New)
+		}
+	}
+	if len(cmds) == 0 {
+		return nil
+	}
+	if len(wants) < len(cmds) && !caps.Supports(capability.DeleteRefs) {
+		return fmt.Errorf("push %s: remote does not support deleting refs", remote)
+	}
+
+	req := packp.NewReferenceUpdateRequestFromCapabilities(caps)
+	req.Commands = cmds
+	if len(cmds) > 1 && caps.Supports(capability.Atomic) {
+		if err := req.Capabilities.Set(capability.Atomic); err != nil {
+			return fmt.Errorf("push %s: %w", remote, err)
+		}
+	}
+
+	done := make(chan error, 1)
+	if len(wants) > 0 {
+		haves := make([]Hash, 0, len(advertised))
+		for _, h := range advertised {
+			if c, ok := r.peelToCommit(h); ok {
+				haves = append(haves, c)
+			}
+		}
+		objs, err := r.objectsToSend(wants, haves)
+		if err != nil {
+			return fmt.Errorf("push %s: %w", remote, err)
+		}
+		// Stream the pack so a large first push does not sit in memory.
+		pr, pw := io.Pipe()
+		req.Packfile = pr
+		useRefDeltas := !caps.Supports(capability.OFSDelta)
+		go func() {
+			enc := packfile.NewEncoder(pw, r.storer, useRefDeltas)
+			_, err := enc.Encode(objs, packWindow(len(objs)))
+			pw.CloseWithError(err)
+			done <- err
+		}()
+	} else {
+		close(done)
+	}
+
+	report, err := sess.ReceivePack(ctx, req)
+	if req.Packfile != nil {
+		// Unblock the encoder if the remote stopped reading early.
+		req.Packfile.Close()
+	}
+	if encErr := <-done; encErr != nil && err == nil {
+		err = encErr
+	}
+	if report != nil {
+		if rerr := refusal(report); rerr != nil {
+			return fmt.Errorf("push %s: %w", remote, rerr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("push %s: %w", remote, err)
+	}
+	return r.trackPushed(remote, cmds)
+}
+
+// packWindow is how many neighbours the encoder tries as delta bases. Small
+// pushes gain little from deltas; large first pushes gain a lot on disk.
+func packWindow(objects int) uint {
+	if objects < 50 {
+		return 0
+	}
+	return 10
+}
+
+// pushCommand turns one refspec into a ref update, or nil when the remote is
+// already in the requested state.
+func (r *Repo) pushCommand(spec string, advertised map[string]Hash) (*packp.Command, error) {
+	force := strings.HasPrefix(spec, "+")
+	spec = strings.TrimPrefix(spec, "+")
+	src, dst, ok := strings.Cut(spec, ":")
+	if !ok {
+		dst = src
+	}
+	if err := checkRefName(dst); err != nil || dst == "HEAD" {
+		return nil, fmt.Errorf("invalid destination %q: want a full ref name", dst)
+	}
+	old := advertised[dst]
+	if src == "" {
+		if old.IsZero() {
+			return nil, nil
+		}
+		return &packp.Command{Name: plumbing.ReferenceName(dst), Old: old, New: ZeroHash}, nil
+	}
+	var h Hash
+	if plumbing.IsHash(src) {
+		h = plumbing.NewHash(src)
+	} else {
+		var err error
+		if h, err = r.Ref(src); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := r.peelToCommit(h); !ok {
+		return nil, fmt.Errorf("%s is not a commit in this repository", src)
+	}
+	if old == h {
+		return nil, nil
+	}
+	if !force && !old.IsZero() {
+		if _, ok := r.peelToCommit(old); !ok {
+			return nil, fmt.Errorf("remote %s is at %s, which is not here (fetch first): %w", dst, old, ErrRejected)
+		}
+		ff, err := r.IsAncestor(old, h)
+		if err != nil {
+			return nil, err
+		}
+		if !ff {
+			return nil, fmt.Errorf("remote %s is at %s, not an ancestor of %s (non-fast-forward): %w", dst, old, h, ErrRejected)
+		}
+	}
+	return &packp.Command{Name: plumbing.ReferenceName(dst), Old: old, New: h}, nil
+}
+
+// refusal turns the remote's report into an error. Refusals that mean "the
+// ref is not where you thought" wrap ErrRejected so the caller retries; hooks
+// and protections do not, since retrying cannot help.
+func refusal(report *packp.ReportStatus) error {
+	if report.UnpackStatus != "" && report.UnpackStatus != "ok" {
+		return fmt.Errorf("remote failed to unpack: %s", report.UnpackStatus)
+	}
+	var errs []error
+	for _, cs := range report.CommandStatuses {
+		if cs.Status == "ok" {
+			continue
+		}
+		if retryableStatus(cs.Status) {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", cs.ReferenceName, cs.Status, ErrRejected))
+		} else {
+			errs = append(errs, fmt.Errorf("remote refused %s: %s", cs.ReferenceName, cs.Status))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func retryableStatus(status string) bool {
+	for _, s := range []string{"non-fast-forward", "fetch first", "stale info", "failed to lock", "cannot lock ref", "failed to update ref", "atomic"} {
+		if strings.Contains(status, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// trackPushed mirrors pushed updates into remote-tracking refs, as git push
+// does, so a later local read of refs/remotes/<remote>/ sees them without a
+// fetch.
+func (r *Repo) trackPushed(remote string, cmds []*packp.Command) error {
+	rem, err := r.git.Remote(remote)
+	if err != nil {
+		return nil
+	}
+	for _, spec := range rem.Config().Fetch {
+		for _, c := range cmds {
+			if !spec.Match(c.Name) {
+				continue
+			}
+			local := spec.Dst(c.Name)
+			if c.New.IsZero() {
+				err = r.DeleteRef(local.String())
+			} else {
+				err = r.SetRef(local.String(), c.New)
+			}
+			if err != nil {
+				return fmt.Errorf("push %s: pushed, but tracking ref: %w", remote, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Repo) uploadSession(remote string) (transport.UploadPackSession, error) {
+	tr, ep, err := r.transport(remote)
+	if err != nil {
+		return nil, err
+	}
+	return tr.NewUploadPackSession(ep, r.Auth)
+}
+
+func (r *Repo) receiveSession(remote string) (transport.ReceivePackSession, error) {
+	tr, ep, err := r.transport(remote)
+	if err != nil {
+		return nil, err
+	}
+	return tr.NewReceivePackSession(ep, r.Auth)
+}
+
+func (r *Repo) transport(remote string) (transport.Transport, *transport.Endpoint, error) {
+	url, err := r.RemoteURL(remote)
+	if err != nil {
+		return nil, nil, err
+	}
+	ep, err := transport.NewEndpoint(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("remote %s: %w", remote, err)
+	}
+	tr, err := client.NewClient(ep)
+	if err != nil {
+		return nil, nil, fmt.Errorf("remote %s: %w", remote, err)
+	}
+	return tr, ep, nil
+}
