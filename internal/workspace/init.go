@@ -1,0 +1,139 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crmops/crmops/internal/config"
+	"github.com/crmops/crmops/internal/gitrepo"
+	"github.com/crmops/crmops/internal/policy"
+)
+
+// LocalRemote is where init puts the local forge's bare repository when the
+// repository has no remote yet. It is inside .crmops/, which is git-ignored.
+const LocalRemote = ".crmops/remote.git"
+
+// Ignore is what init adds to .gitignore: the embedded CRM, the local forge
+// and apply's partial receipts are machine state, never history.
+const Ignore = ".crmops/\n"
+
+// Init scaffolds a change-request repository in dir: configuration, the
+// default policy, proposals/, and a remote to propose to. Files already
+// committed are left alone, so init is safe to run twice.
+func Init(ctx context.Context, dir string, at time.Time) (*Workspace, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("init %s: %w", abs, err)
+	}
+	repo, err := openOrInit(abs)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := repo.RemoteURL("origin"); err != nil {
+		if err := createLocalRemote(abs, repo); err != nil {
+			return nil, err
+		}
+	}
+	head, err := repo.Ref(gitrepo.BranchRef(gitrepo.DefaultBranch))
+	if errors.Is(err, gitrepo.ErrRefNotFound) {
+		head = gitrepo.ZeroHash
+	} else if err != nil {
+		return nil, err
+	}
+	files, err := scaffold(abs, repo, head)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) > 0 {
+		who := gitrepo.Identity{Name: "crmops", Email: LoginEmail("crmops"), When: at}
+		var parents []gitrepo.Hash
+		if !head.IsZero() {
+			parents = []gitrepo.Hash{head}
+		}
+		commit, err := repo.CommitTree(gitrepo.CommitOptions{
+			Base: head, Parents: parents, Files: files,
+			Message: "crmops init: configuration, default policy, proposals/\n",
+			Author:  who, Committer: who,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := repo.AdvanceBranch(gitrepo.DefaultBranch, head, commit); err != nil {
+			return nil, fmt.Errorf("init %s: %w", abs, err)
+		}
+	}
+	ws, err := Open(abs, "")
+	if err != nil {
+		return nil, err
+	}
+	main := gitrepo.BranchRef(ws.Branch())
+	if err := repo.Push(ctx, ws.Remote(), main+":"+main); err != nil {
+		return nil, fmt.Errorf("init: push %s to %s: %w", ws.Branch(), ws.Remote(), err)
+	}
+	if _, err := ws.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return ws, nil
+}
+
+func openOrInit(dir string) (*gitrepo.Repo, error) {
+	if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+		return gitrepo.Open(dir)
+	}
+	return gitrepo.Init(dir, "")
+}
+
+func createLocalRemote(dir string, repo *gitrepo.Repo) error {
+	remote := filepath.Join(dir, LocalRemote)
+	if err := gitrepo.InitBare(remote); err != nil {
+		return err
+	}
+	return repo.AddRemote("origin", remote)
+}
+
+// scaffold returns the files init must add: those not yet committed.
+func scaffold(dir string, repo *gitrepo.Repo, head gitrepo.Hash) (map[string][]byte, error) {
+	want := map[string][]byte{
+		config.File:          []byte(config.Default),
+		policy.Path:          []byte(policy.Default),
+		"proposals/.gitkeep": nil,
+	}
+	committed := func(p string) ([]byte, bool) {
+		if head.IsZero() {
+			return nil, false
+		}
+		data, err := repo.ReadFile(head, p)
+		return data, err == nil
+	}
+	files := map[string][]byte{}
+	for p, content := range want {
+		if _, ok := committed(p); ok {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+			return nil, fmt.Errorf("init: %s exists but is not committed; commit or remove it first", p)
+		}
+		files[p] = content
+	}
+	ignore, ok := committed(".gitignore")
+	if !ok {
+		if _, err := os.Stat(filepath.Join(dir, ".gitignore")); err == nil {
+			return nil, fmt.Errorf("init: .gitignore exists but is not committed; commit or remove it first")
+		}
+	}
+	if !strings.Contains("\n"+string(ignore), "\n.crmops/") {
+		if len(ignore) > 0 && !strings.HasSuffix(string(ignore), "\n") {
+			ignore = append(ignore, '\n')
+		}
+		files[".gitignore"] = append(ignore, Ignore...)
+	}
+	return files, nil
+}

@@ -1,0 +1,197 @@
+// Package workspace is a change-request repository as crmops uses it: the
+// configuration, the git repository, and the base branch on the remote that
+// every decision is read from and every record is committed to.
+package workspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/crmops/crmops/internal/config"
+	"github.com/crmops/crmops/internal/gitrepo"
+	"github.com/crmops/crmops/internal/policy"
+)
+
+// Workspace is an open change-request repository.
+type Workspace struct {
+	Dir    string
+	Config *config.Config
+	Git    *gitrepo.Repo
+}
+
+// Open opens the repository at dir with the configuration at configPath
+// ("" = crmops.yaml in dir).
+func Open(dir, configPath string) (*Workspace, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	if configPath == "" {
+		configPath = filepath.Join(abs, config.File)
+	}
+	cfg, err := config.Load(configPath)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := gitrepo.Open(abs)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a git repository (run crmops init): %w", abs, err)
+	}
+	return &Workspace{Dir: abs, Config: cfg, Git: repo}, nil
+}
+
+// Path resolves a repository-relative path (such as the CRM database).
+func (w *Workspace) Path(rel string) string {
+	if filepath.IsAbs(rel) {
+		return rel
+	}
+	return filepath.Join(w.Dir, rel)
+}
+
+// Remote is the name of the forge's git remote.
+func (w *Workspace) Remote() string { return w.Config.Forge.Remote }
+
+// Branch is the base branch proposals merge into.
+func (w *Workspace) Branch() string { return w.Config.Forge.Branch }
+
+// RemoteRef is the remote-tracking ref of the base branch.
+func (w *Workspace) RemoteRef() string {
+	return "refs/remotes/" + w.Remote() + "/" + w.Branch()
+}
+
+// ErrDiverged reports a local base branch with commits the remote lacks.
+var ErrDiverged = errors.New("local branch has commits that are not on the remote")
+
+// Sync fetches the base branch, the proposal branches and crmops' own refs
+// from the remote, fast-forwards the local base branch (and its work tree)
+// to the remote's, and returns the remote's base commit.
+func (w *Workspace) Sync(ctx context.Context) (gitrepo.Hash, error) {
+	remote := w.Remote()
+	err := w.Git.Fetch(ctx, remote,
+		"+refs/heads/"+w.Branch()+":"+w.RemoteRef(),
+		"+refs/heads/crmops/*:refs/remotes/"+remote+"/crmops/*",
+		"+refs/crmops/*:refs/crmops/*")
+	if err != nil {
+		return gitrepo.ZeroHash, fmt.Errorf("fetch from %s: %w", remote, err)
+	}
+	base, err := w.Git.Ref(w.RemoteRef())
+	if err != nil {
+		return gitrepo.ZeroHash, fmt.Errorf("%s has no branch %s: %w", remote, w.Branch(), err)
+	}
+	return base, w.fastForward(base)
+}
+
+// fastForward brings the local base branch to to, if it is behind.
+func (w *Workspace) fastForward(to gitrepo.Hash) error {
+	local, err := w.Git.Ref(gitrepo.BranchRef(w.Branch()))
+	if errors.Is(err, gitrepo.ErrRefNotFound) {
+		local = gitrepo.ZeroHash
+	} else if err != nil {
+		return err
+	}
+	if local == to {
+		return nil
+	}
+	if !local.IsZero() {
+		ok, err := w.Git.IsAncestor(local, to)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s: %w (push them or reset to %s first)", w.Branch(), ErrDiverged, w.RemoteRef())
+		}
+	}
+	if err := w.Git.AdvanceBranch(w.Branch(), local, to); err != nil {
+		return fmt.Errorf("update %s: %w", w.Branch(), err)
+	}
+	return nil
+}
+
+// PolicyAt reads and checks the policy at commit. ref names it for receipts
+// and trailers: policies/default.yaml@<commit>.
+func (w *Workspace) PolicyAt(commit gitrepo.Hash) (pol *policy.Policy, ref string, err error) {
+	data, err := w.Git.ReadFile(commit, policy.Path)
+	if err != nil {
+		return nil, "", fmt.Errorf("read %s at %s: %w", policy.Path, short(commit), err)
+	}
+	pol, err = policy.Load(policy.Path, data)
+	if err != nil {
+		return nil, "", err
+	}
+	return pol, policy.Path + "@" + commit.String(), nil
+}
+
+// CommitToBase commits files on top of the remote base branch and pushes it,
+// rebuilding on the new tip when someone else pushed first, then brings the
+// local branch along. It returns the new commit.
+func (w *Workspace) CommitToBase(ctx context.Context, files map[string][]byte, message string, who gitrepo.Identity) (gitrepo.Hash, error) {
+	return w.UpdateBase(ctx, func(base gitrepo.Hash) (gitrepo.Hash, error) {
+		return w.Git.CommitTree(gitrepo.CommitOptions{
+			Base: base, Parents: []gitrepo.Hash{base}, Files: files,
+			Message: message, Author: who, Committer: who,
+		})
+	})
+}
+
+// UpdateBase builds a commit on the remote base branch's tip with build and
+// pushes it; when the push is rejected because the branch moved, it fetches
+// and builds again on the new tip, a few times, before giving up.
+func (w *Workspace) UpdateBase(ctx context.Context, build func(base gitrepo.Hash) (gitrepo.Hash, error)) (gitrepo.Hash, error) {
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		base, err := w.Sync(ctx)
+		if err != nil {
+			return gitrepo.ZeroHash, err
+		}
+		commit, err := build(base)
+		if err != nil {
+			return gitrepo.ZeroHash, err
+		}
+		tmp := "refs/crmops-tmp/" + w.Branch()
+		if err := w.Git.SetRef(tmp, commit); err != nil {
+			return gitrepo.ZeroHash, err
+		}
+		err = w.Git.Push(ctx, w.Remote(), tmp+":refs/heads/"+w.Branch())
+		_ = w.Git.DeleteRef(tmp)
+		if errors.Is(err, gitrepo.ErrRejected) {
+			lastErr = err
+			continue
+		}
+		if err != nil {
+			return gitrepo.ZeroHash, fmt.Errorf("push %s: %w", w.Branch(), err)
+		}
+		if err := w.Git.SetRef(w.RemoteRef(), commit); err != nil {
+			return gitrepo.ZeroHash, err
+		}
+		return commit, w.fastForward(commit)
+	}
+	return gitrepo.ZeroHash, fmt.Errorf("push %s: the branch kept moving: %w", w.Branch(), lastErr)
+}
+
+// Files lists every file below proposals/ on the base commit.
+func (w *Workspace) Files(commit gitrepo.Hash, dir string) ([]string, error) {
+	files, err := w.Git.ListFiles(commit, dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return files, nil
+}
+
+func short(h gitrepo.Hash) string { return h.String()[:10] }
+
+// Short abbreviates a commit hash for people.
+func Short(h string) string {
+	if len(h) > 10 {
+		return h[:10]
+	}
+	return h
+}
+
+// LoginEmail is the e-mail address crmops writes for a login.
+func LoginEmail(login string) string {
+	return strings.ToLower(login) + "@users.noreply.crmops"
+}
