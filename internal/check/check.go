@@ -1,0 +1,84 @@
+// Package check validates batch files and reports each change's decision
+// under a policy: what a pull request's check shows before anyone reviews.
+package check
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/policy"
+)
+
+// Row is one line of the report, in the SPEC's --json shape. A file that
+// cannot be decoded is one row with Error set.
+type Row struct {
+	File     string `json:"file"`
+	Batch    string `json:"batch"`
+	Change   string `json:"change"`
+	Decision string `json:"decision"`
+	Rule     string `json:"rule"`
+	Error    string `json:"error"`
+}
+
+// Failed reports whether the row makes check fail: invalid or denied.
+func (r Row) Failed() bool { return r.Error != "" || r.Decision == string(policy.Deny) }
+
+// Expand turns files and directories into the batch files below them.
+func Expand(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("check: %w", err)
+		}
+		if !info.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && batch.IsBatchFile(path) {
+				out = append(out, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("check %s: %w", p, err)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Files checks each file; names are reported relative to root when inside it.
+func Files(root string, files []string, pol *policy.Policy) []Row {
+	var rows []Row
+	for _, file := range files {
+		name := file
+		if rel, err := filepath.Rel(root, file); err == nil && filepath.IsLocal(rel) {
+			name = filepath.ToSlash(rel)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			rows = append(rows, Row{File: name, Error: err.Error()})
+			continue
+		}
+		b, err := batch.Decode(name, data)
+		if err != nil {
+			rows = append(rows, Row{File: name, Batch: batch.IDFromPath(name), Error: err.Error()})
+			continue
+		}
+		bv := pol.EvaluateBatch(b)
+		for i, c := range b.Changes {
+			v := bv.Changes[i]
+			rows = append(rows, Row{File: name, Batch: b.ID, Change: c.ID, Decision: string(v.Decision), Rule: v.Rule})
+		}
+	}
+	return rows
+}

@@ -1,0 +1,173 @@
+package propose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/forge"
+	"github.com/crmops/crmops/internal/gitrepo"
+	"github.com/crmops/crmops/internal/policy"
+	"github.com/crmops/crmops/internal/review"
+	"github.com/crmops/crmops/internal/workspace"
+)
+
+// Runner proposes planned batches through the forge and merges the auto ones.
+type Runner struct {
+	WS     *workspace.Workspace
+	Forge  forge.Forge
+	Review *review.Service
+	Now    func() time.Time
+	// Author is the login proposals are opened as.
+	Author string
+}
+
+// Options change how a run proposes.
+type Options struct {
+	// NoMerge leaves auto batches open instead of merging them at once.
+	NoMerge bool
+	// DryRun plans and reports without writing anything.
+	DryRun bool
+}
+
+// Outcome is one proposed batch, in the SPEC's --json shape.
+type Outcome struct {
+	Batch       string `json:"batch"`
+	Decision    string `json:"decision"`
+	Changes     int    `json:"changes"`
+	Branch      string `json:"branch"`
+	PullRequest int    `json:"pull_request"`
+	State       string `json:"state"`
+	Title       string `json:"-"`
+	Blocked     string `json:"-"`
+	Commit      string `json:"-"`
+}
+
+// Result is a run's plan and what became of each batch.
+type Result struct {
+	Plan     Plan
+	Outcomes []Outcome
+}
+
+// Run plans changes from source (a detector name or propose's --source),
+// opens a proposal per batch and merges those the policy lets through.
+func (r *Runner) Run(ctx context.Context, source string, changes []batch.Change, opts Options) (*Result, error) {
+	base, err := r.WS.Sync(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pol, _, err := r.WS.PolicyAt(base)
+	if err != nil {
+		return nil, fmt.Errorf("policy of %s: %w", r.WS.Branch(), err)
+	}
+	opens, err := r.Forge.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var openBatches []*batch.Batch
+	for _, o := range opens {
+		// An open proposal too broken to decode still holds its records:
+		// treat what can be read of it as busy, and skip what cannot.
+		if b, err := batch.Decode(o.Path, o.Content); err == nil {
+			openBatches = append(openBatches, b)
+		}
+	}
+	rejected, err := Rejections(r.WS, base)
+	if err != nil {
+		return nil, err
+	}
+	plan := Build(Context{Policy: pol, Open: openBatches, Rejected: rejected, Now: r.Now()}, source, changes)
+	res := &Result{Plan: plan}
+	for _, p := range plan.Batches {
+		out := Outcome{Batch: p.Batch.ID, Decision: string(p.Verdict.Decision), Changes: len(p.Batch.Changes),
+			Branch: forge.BranchPrefix + p.Batch.ID, State: "planned", Title: p.Batch.Title}
+		if opts.DryRun {
+			res.Outcomes = append(res.Outcomes, out)
+			continue
+		}
+		if err := r.open(ctx, p, &out); err != nil {
+			return res, err
+		}
+		if p.Verdict.Decision == policy.Auto && !opts.NoMerge {
+			m, err := r.Review.Merge(ctx, p.Batch.ID, r.Author)
+			switch {
+			case errors.Is(err, review.ErrBlocked):
+				out.Blocked = err.Error()
+			case err != nil:
+				return res, err
+			default:
+				out.State, out.Commit = "merged", m.Commit
+			}
+		}
+		res.Outcomes = append(res.Outcomes, out)
+	}
+	return res, nil
+}
+
+func (r *Runner) open(ctx context.Context, p Planned, out *Outcome) error {
+	content, err := batch.Encode(p.Batch)
+	if err != nil {
+		return err
+	}
+	labels := []string{"crmops", "crmops:" + string(p.Verdict.Decision)}
+	o, err := r.Forge.Open(ctx, forge.Proposal{
+		BatchID: p.Batch.ID, Path: batch.Path(p.Batch.ID), Content: content,
+		Title: p.Batch.Title, Body: Summary(p.Batch, p.Verdict), Author: r.Author,
+		Labels: labels, Reviewers: p.Verdict.Reviewers, At: r.Now(),
+	})
+	if err != nil {
+		return fmt.Errorf("propose %s: %w", p.Batch.ID, err)
+	}
+	out.State, out.PullRequest, out.Branch = "open", o.PullRequest, o.Branch
+	return nil
+}
+
+// Rejections reads every rejection record on the base commit.
+func Rejections(ws *workspace.Workspace, base gitrepo.Hash) (map[string]bool, error) {
+	files, err := ws.Files(base, batch.Dir)
+	if err != nil {
+		return nil, err
+	}
+	keys := map[string]bool{}
+	for _, f := range files {
+		if !strings.HasSuffix(f, batch.RejectionSuffix) {
+			continue
+		}
+		data, err := ws.Git.ReadFile(base, f)
+		if err != nil {
+			return nil, err
+		}
+		rej, err := batch.DecodeRejection(f, data)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range rej.Changes {
+			keys[c.Key()] = true
+		}
+	}
+	return keys, nil
+}
+
+// Summary is a short description of a batch for the proposal's message:
+// counts by kind and decision, then the first changes.
+func Summary(b *batch.Batch, bv policy.BatchVerdict) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "%d change(s) proposed by %s; decision %s (rules: %s).\n",
+		len(b.Changes), b.Detector, bv.Decision, strings.Join(bv.Rules, ", "))
+	const shown = 20
+	for i, c := range b.Changes {
+		if i == shown {
+			fmt.Fprintf(&s, "... and %d more\n", len(b.Changes)-shown)
+			break
+		}
+		if c.Op == batch.OpMerge {
+			fmt.Fprintf(&s, "- %s: merge %s/%s into %s\n", c.ID, c.Object, c.MergeFrom, c.Record)
+		} else {
+			fmt.Fprintf(&s, "- %s: %s/%s %s: %q -> %q\n", c.ID, c.Object, c.Record, c.Field, c.Before, c.After)
+		}
+	}
+	return s.String()
+}

@@ -1,0 +1,308 @@
+// Package review is the human side of the loop: listing proposals, showing
+// a batch as a reviewer reads it, approving, rejecting, and the merge gate
+// that lets a batch onto the base branch only with approval evidence.
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/forge"
+	"github.com/crmops/crmops/internal/gitrepo"
+	"github.com/crmops/crmops/internal/policy"
+	"github.com/crmops/crmops/internal/workspace"
+)
+
+// Service performs reviews in one workspace through its forge.
+type Service struct {
+	WS    *workspace.Workspace
+	Forge forge.Forge
+	Now   func() time.Time
+}
+
+// Evaluation is everything the gate knows about an open proposal.
+type Evaluation struct {
+	Open      *forge.Open
+	Batch     *batch.Batch
+	PolicyRef string
+	Verdict   policy.BatchVerdict
+	Approvals []forge.Approval
+	// Decision is "auto" or "approved" when the batch may be merged.
+	Decision string
+	// Blocked says why the batch may not be merged, when it may not.
+	Blocked string
+}
+
+// Evaluate checks an open proposal against the policy of the base branch it
+// would merge into.
+func (s *Service) Evaluate(ctx context.Context, o *forge.Open) (*Evaluation, error) {
+	ev := &Evaluation{Open: o}
+	base := plumbing.NewHash(o.Base)
+	pol, ref, err := s.WS.PolicyAt(base)
+	if err != nil {
+		return nil, fmt.Errorf("policy of the base branch: %w", err)
+	}
+	ev.PolicyRef = ref
+	b, err := batch.Decode(o.Path, o.Content)
+	if err != nil {
+		ev.Blocked = "invalid batch: " + err.Error()
+		return ev, nil
+	}
+	ev.Batch = b
+	ev.Verdict = pol.EvaluateBatch(b)
+	if b.ID != o.BatchID {
+		ev.Blocked = fmt.Sprintf("the batch file says batch %q but the proposal is for %q", b.ID, o.BatchID)
+		return ev, nil
+	}
+	if msg := outsideProposals(o); msg != "" {
+		ev.Blocked = msg
+		return ev, nil
+	}
+	if _, err := s.WS.Git.ReadFile(base, o.Path); err == nil {
+		ev.Blocked = o.Path + " is already on the base branch"
+		return ev, nil
+	}
+	if ev.Approvals, err = s.Forge.Approvals(ctx, o); err != nil {
+		return nil, err
+	}
+	if o.FromFork && ev.Verdict.Decision == policy.Auto {
+		ev.Blocked = "a proposal from a fork is never merged automatically; it needs approval"
+		ev.Verdict.Decision = policy.Review
+	}
+	decision, err := policy.Sufficient(ev.Verdict, len(ev.Approvals))
+	if err != nil {
+		if ev.Blocked == "" {
+			ev.Blocked = err.Error()
+		}
+		return ev, nil
+	}
+	if ev.Blocked == "" {
+		ev.Decision = decision
+	}
+	return ev, nil
+}
+
+// outsideProposals refuses proposals that change anything but their one
+// batch file: a policy or workflow edit riding along with a batch would be
+// merged without the review such edits need.
+func outsideProposals(o *forge.Open) string {
+	for _, f := range o.Files {
+		if f != o.Path {
+			if !strings.HasPrefix(f, batch.Dir+"/") {
+				return fmt.Sprintf("it changes %s, outside %s/; crmops merges only batch files", f, batch.Dir)
+			}
+			return fmt.Sprintf("it changes %s besides its batch file; a proposal holds exactly one batch", f)
+		}
+	}
+	return ""
+}
+
+// ErrBlocked reports a merge the gate refused.
+var ErrBlocked = errors.New("not mergeable")
+
+// MergeResult is a completed merge.
+type MergeResult struct {
+	Evaluation *Evaluation
+	Commit     string
+}
+
+// Merge merges an open proposal if the policy and approvals allow it.
+func (s *Service) Merge(ctx context.Context, id, actor string) (*MergeResult, error) {
+	for attempt := 0; attempt < 5; attempt++ {
+		if _, err := s.WS.Sync(ctx); err != nil {
+			return nil, err
+		}
+		o, err := s.Forge.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		ev, err := s.Evaluate(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		if ev.Decision == "" {
+			return &MergeResult{Evaluation: ev}, fmt.Errorf("merge %s: %w: %s", id, ErrBlocked, ev.Blocked)
+		}
+		commit, err := s.Forge.Merge(ctx, o, forge.Merge{
+			Base: o.Base, Head: o.Head, Title: "Merge batch " + id + ": " + ev.Batch.Title,
+			Trailers: Trailers(ev), At: s.Now(), Actor: actor,
+		})
+		if errors.Is(err, forge.ErrMoved) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &MergeResult{Evaluation: ev, Commit: commit}, nil
+	}
+	return nil, fmt.Errorf("merge %s: the base branch kept moving; try again", id)
+}
+
+// Trailers are the audit facts a merge commit carries.
+func Trailers(ev *Evaluation) [][2]string {
+	t := [][2]string{
+		{"Crmops-Batch", ev.Batch.ID},
+		{"Crmops-Decision", ev.Decision},
+		{"Crmops-Policy", ev.PolicyRef},
+	}
+	for _, r := range ev.Verdict.Rules {
+		t = append(t, [2]string{"Crmops-Rule", r})
+	}
+	t = append(t, [2]string{"Crmops-Head", ev.Open.Head})
+	if ev.Open.PullRequest > 0 {
+		t = append(t, [2]string{"Crmops-Pull-Request", strconv.Itoa(ev.Open.PullRequest)})
+	}
+	for _, a := range ev.Approvals {
+		t = append(t, [2]string{"Approved-by", a.Login})
+	}
+	return t
+}
+
+// Approve records login's approval of the proposal's current head.
+func (s *Service) Approve(ctx context.Context, id, login string) (*Evaluation, error) {
+	if _, err := s.WS.Sync(ctx); err != nil {
+		return nil, err
+	}
+	o, err := s.Forge.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := batch.Decode(o.Path, o.Content); err != nil {
+		return nil, fmt.Errorf("approve %s: the batch is invalid, fix it first: %w", id, err)
+	}
+	if err := s.Forge.Approve(ctx, o, login, s.Now()); err != nil {
+		return nil, err
+	}
+	return s.Evaluate(ctx, o)
+}
+
+// Reject closes a proposal and records the rejection on the base branch, so
+// its changes are not proposed again.
+func (s *Service) Reject(ctx context.Context, id, login, reason string) error {
+	if _, err := s.WS.Sync(ctx); err != nil {
+		return err
+	}
+	o, err := s.Forge.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := RecordRejection(ctx, s.WS, o, login, reason, s.Now()); err != nil {
+		return err
+	}
+	return s.Forge.Close(ctx, o, login, reason, s.Now())
+}
+
+// RecordRejection commits proposals/<id>.rejected.yaml to the base branch.
+// A batch too broken to decode is still recorded, without its changes.
+func RecordRejection(ctx context.Context, ws *workspace.Workspace, o *forge.Open, login, reason string, at time.Time) error {
+	rej := batch.Rejection{Version: batch.Version, Batch: o.BatchID, RejectedBy: login, At: at.UTC(), Reason: reason, PullRequest: o.PullRequest}
+	if b, err := batch.Decode(o.Path, o.Content); err == nil {
+		for _, c := range b.Changes {
+			rej.Changes = append(rej.Changes, batch.Rejected(c))
+		}
+	}
+	data, err := batch.Encode(rej)
+	if err != nil {
+		return err
+	}
+	who := gitrepo.Identity{Name: login, Email: workspace.LoginEmail(login), When: at}
+	msg := fmt.Sprintf("Reject batch %s\n\n%s\n\nCrmops-Batch: %s\nCrmops-Decision: rejected\nRejected-by: %s\n", o.BatchID, strings.TrimSpace(reason), o.BatchID, login)
+	_, err = ws.CommitToBase(ctx, map[string][]byte{batch.RejectionPath(o.Path): data}, msg, who)
+	if err != nil {
+		return fmt.Errorf("record rejection of %s: %w", o.BatchID, err)
+	}
+	return nil
+}
+
+// Item is one batch in a listing.
+type Item struct {
+	Batch    string `json:"batch"`
+	Decision string `json:"decision"`
+	Changes  int    `json:"changes"`
+	State    string `json:"state"`
+	Title    string `json:"-"`
+	Blocked  string `json:"-"`
+}
+
+// List returns open proposals and, with all, every batch on the base branch.
+func (s *Service) List(ctx context.Context, all bool) ([]Item, error) {
+	base, err := s.WS.Sync(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opens, err := s.Forge.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var items []Item
+	for _, o := range opens {
+		it := Item{Batch: o.BatchID, State: "open"}
+		ev, err := s.Evaluate(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		it.Decision, it.Blocked = string(ev.Verdict.Decision), ev.Blocked
+		if ev.Batch != nil {
+			it.Changes, it.Title = len(ev.Batch.Changes), ev.Batch.Title
+		} else {
+			it.Decision = "invalid"
+		}
+		items = append(items, it)
+	}
+	if all {
+		closed, err := s.closedItems(base)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, closed...)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Batch < items[j].Batch })
+	return items, nil
+}
+
+func (s *Service) closedItems(base gitrepo.Hash) ([]Item, error) {
+	files, err := s.WS.Files(base, batch.Dir)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, f := range files {
+		have[f] = true
+	}
+	var items []Item
+	for _, f := range files {
+		switch {
+		case strings.HasSuffix(f, batch.RejectionSuffix):
+			id := strings.TrimSuffix(path.Base(f), batch.RejectionSuffix)
+			items = append(items, Item{Batch: id, Decision: "rejected", State: "rejected"})
+		case batch.IsBatchFile(f):
+			it := Item{Batch: batch.IDFromPath(f), State: "merged"}
+			data, err := s.WS.Git.ReadFile(base, f)
+			if err != nil {
+				return nil, err
+			}
+			if b, err := batch.Decode(f, data); err == nil {
+				it.Changes, it.Title = len(b.Changes), b.Title
+			}
+			if have[batch.ReceiptPath(f)] {
+				it.State = "applied"
+				if data, err := s.WS.Git.ReadFile(base, batch.ReceiptPath(f)); err == nil {
+					if r, err := batch.DecodeReceipt(batch.ReceiptPath(f), data); err == nil {
+						it.Decision = r.Approval.Mode
+					}
+				}
+			}
+			items = append(items, it)
+		}
+	}
+	return items, nil
+}
