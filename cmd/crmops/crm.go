@@ -1,0 +1,185 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crmops/crmops/internal/crm"
+	"github.com/crmops/crmops/internal/crm/csvio"
+)
+
+func newCRMCmd(f *factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "crm", Short: "Read and load the embedded CRM"}
+	cmd.AddCommand(newCRMImportCmd(f), newCRMGetCmd(f), newCRMExportCmd(f))
+	return cmd
+}
+
+func newCRMImportCmd(f *factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import OBJECT FILE.csv",
+		Short: `Upsert records from a CSV file (header = field names, "id" required)`,
+		Args:  args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			object, file := a[0], a[1]
+			ws, err := f.workspace()
+			if err != nil {
+				return err
+			}
+			db, err := f.sqlite(ws)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			in, err := os.Open(file)
+			if err != nil {
+				return fmt.Errorf("import: %w", err)
+			}
+			defer in.Close()
+			// Read the whole file before writing anything: a bad row must
+			// leave the CRM untouched.
+			var recs []crm.Record
+			err = csvio.Read(in, file, func(_ int, r crm.Record) error { recs = append(recs, r); return nil })
+			if err != nil {
+				return err
+			}
+			ins, upd, err := db.Upsert(cmd.Context(), object, recs, "import:"+file)
+			if err != nil {
+				return fmt.Errorf("import %s: %w", file, err)
+			}
+			fmt.Fprintf(f.out, "%s: %d records read, %d inserted, %d updated\n", object, len(recs), ins, upd)
+			return nil
+		},
+	}
+}
+
+func splitRef(ref string) (object, id string, err error) {
+	object, id, ok := strings.Cut(ref, "/")
+	if !ok || object == "" || id == "" {
+		return "", "", usageError{fmt.Errorf("%q: want OBJECT/ID, e.g. contacts/1001", ref)}
+	}
+	return object, id, nil
+}
+
+func newCRMGetCmd(f *factory) *cobra.Command {
+	var asJSON, history bool
+	cmd := &cobra.Command{
+		Use:   "get OBJECT/ID",
+		Short: "Print one record (--history: the CRM's own change history of it)",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			object, id, err := splitRef(a[0])
+			if err != nil {
+				return err
+			}
+			ws, err := f.workspace()
+			if err != nil {
+				return err
+			}
+			db, err := f.sqlite(ws)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			recs, err := db.Get(cmd.Context(), object, []string{id}, nil)
+			if err != nil {
+				return err
+			}
+			rec, ok := recs[id]
+			if !ok {
+				return fmt.Errorf("%s/%s: %w", object, id, crm.ErrNotFound)
+			}
+			if history {
+				entries, err := db.History(cmd.Context(), object, id)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(f, entries)
+				}
+				for _, e := range entries {
+					fmt.Fprintf(f.out, "%s  %-16s %q -> %q  (%s)\n", e.At.UTC().Format("2006-01-02T15:04:05Z"), e.Field, e.Old, e.New, e.Source)
+				}
+				return nil
+			}
+			out := map[string]string{"id": rec.ID}
+			for k, v := range rec.Fields {
+				out[k] = v
+			}
+			if rec.MergedInto != "" {
+				out["merged_into"] = rec.MergedInto
+			}
+			if asJSON {
+				return writeJSON(f, out)
+			}
+			keys := make([]string, 0, len(out))
+			for k := range out {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(f.out, "%-16s %s\n", k, out[k])
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "machine output")
+	cmd.Flags().BoolVar(&history, "history", false, "the record's property history")
+	return cmd
+}
+
+func newCRMExportCmd(f *factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "export OBJECT [FILE]",
+		Short: "Write an object's live records as CSV (to FILE or stdout)",
+		Args:  args(cobra.RangeArgs(1, 2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			ws, err := f.workspace()
+			if err != nil {
+				return err
+			}
+			db, err := f.sqlite(ws)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			object := a[0]
+			// Two passes keep memory flat: one for the header, one to write.
+			seen := map[string]bool{}
+			err = db.List(cmd.Context(), object, nil, func(r crm.Record) error {
+				for k := range r.Fields {
+					seen[k] = true
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			fields := make([]string, 0, len(seen))
+			for k := range seen {
+				fields = append(fields, k)
+			}
+			sort.Strings(fields)
+			var w io.Writer = f.out
+			var file *os.File
+			if len(a) == 2 {
+				if file, err = os.Create(a[1]); err != nil {
+					return fmt.Errorf("export: %w", err)
+				}
+				w = file
+			}
+			cw := csvio.NewWriter(w, fields)
+			err = db.List(cmd.Context(), object, nil, cw.Write)
+			err = errors.Join(err, cw.Flush())
+			if file != nil {
+				err = errors.Join(err, file.Close())
+			}
+			return err
+		},
+	}
+}

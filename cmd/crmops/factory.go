@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/crmops/crmops/internal/apply"
+	"github.com/crmops/crmops/internal/audit"
+	"github.com/crmops/crmops/internal/crm"
+	"github.com/crmops/crmops/internal/crm/sqlite"
+	"github.com/crmops/crmops/internal/forge"
+	"github.com/crmops/crmops/internal/forge/local"
+	"github.com/crmops/crmops/internal/propose"
+	"github.com/crmops/crmops/internal/review"
+	"github.com/crmops/crmops/internal/workspace"
+)
+
+// factory carries what commands need from the outside world, so tests run
+// every command in-process with their own streams, clock and environment.
+type factory struct {
+	in       io.Reader
+	out, err io.Writer
+	getenv   func(string) string
+	now      func() time.Time
+
+	// Global flags.
+	repoDir    string
+	configPath string
+}
+
+func newFactory(in io.Reader, out, errOut io.Writer, getenv func(string) string) *factory {
+	return &factory{in: in, out: out, err: errOut, getenv: getenv, now: time.Now}
+}
+
+func (f *factory) workspace() (*workspace.Workspace, error) {
+	return workspace.Open(f.repoDir, f.configPath)
+}
+
+// connector opens the CRM the configuration names.
+func (f *factory) connector(ws *workspace.Workspace) (crm.Connector, error) {
+	switch ws.Config.CRM.Kind {
+	case "sqlite":
+		return f.sqlite(ws)
+	default:
+		return nil, fmt.Errorf("crmops.yaml: crm.kind %q is not supported by this build yet", ws.Config.CRM.Kind)
+	}
+}
+
+func (f *factory) sqlite(ws *workspace.Workspace) (*sqlite.DB, error) {
+	if ws.Config.CRM.Kind != "sqlite" {
+		return nil, fmt.Errorf("this command works on the embedded CRM (crm.kind: sqlite); crmops.yaml has %q", ws.Config.CRM.Kind)
+	}
+	return sqlite.Open(ws.Path(ws.Config.CRM.Path), sqlite.Options{Now: f.now})
+}
+
+// forgeOf returns the review system the configuration names.
+func (f *factory) forgeOf(ws *workspace.Workspace) (forge.Forge, error) {
+	switch ws.Config.Forge.Kind {
+	case "local":
+		return local.New(ws), nil
+	default:
+		return nil, fmt.Errorf("crmops.yaml: forge.kind %q is not supported by this build yet", ws.Config.Forge.Kind)
+	}
+}
+
+func (f *factory) reviews(ws *workspace.Workspace, fg forge.Forge) *review.Service {
+	return &review.Service{WS: ws, Forge: fg, Now: f.now}
+}
+
+func (f *factory) proposer(ws *workspace.Workspace, fg forge.Forge, author string) *propose.Runner {
+	return &propose.Runner{WS: ws, Forge: fg, Review: f.reviews(ws, fg), Now: f.now, Author: author}
+}
+
+func (f *factory) applier(ws *workspace.Workspace, fg forge.Forge, c crm.Connector) *apply.Runner {
+	return &apply.Runner{WS: ws, Evidence: fg, CRM: c, Now: f.now, ExecutedBy: "crmops/" + version(), Log: f.err}
+}
+
+func (f *factory) auditor(ws *workspace.Workspace, fg forge.Forge) *audit.Auditor {
+	return &audit.Auditor{Dir: ws.Dir, Opens: fg, Merges: fg}
+}
+
+// login is who the person running crmops is: --as, then CRMOPS_LOGIN, then
+// the operating system user.
+func (f *factory) login(flag string) (string, error) {
+	for _, v := range []string{flag, f.getenv("CRMOPS_LOGIN"), f.getenv("GITHUB_ACTOR")} {
+		if v = strings.TrimSpace(v); v != "" {
+			return v, nil
+		}
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username, nil
+	}
+	return "", errors.New("who are you? pass --as LOGIN or set CRMOPS_LOGIN")
+}
+
+// version is the module version this binary was built from.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+var _ = os.Stdout

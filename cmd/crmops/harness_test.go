@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/crm"
+	"github.com/crmops/crmops/internal/crm/sqlite"
+	"github.com/crmops/crmops/internal/gitrepo"
+	"github.com/crmops/crmops/internal/workspace"
+)
+
+// harness runs crmops commands in-process against one repository, with a
+// clock that ticks a second per reading so ids and receipts are stable.
+type harness struct {
+	t     testing.TB
+	dir   string
+	clock time.Time
+	env   map[string]string
+}
+
+func newHarness(t testing.TB) *harness {
+	t.Helper()
+	return &harness{
+		t:     t,
+		dir:   filepath.Join(t.TempDir(), "crm-changes"),
+		clock: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC),
+		env:   map[string]string{},
+	}
+}
+
+type result struct {
+	out, err string
+	code     int
+}
+
+// run executes one crmops command line with stdin.
+func (h *harness) run(stdin string, argv ...string) result {
+	h.t.Helper()
+	var out, errOut bytes.Buffer
+	f := newFactory(strings.NewReader(stdin), &out, &errOut, func(k string) string { return h.env[k] })
+	f.now = func() time.Time { h.clock = h.clock.Add(time.Second); return h.clock }
+	code := run(context.Background(), f, append([]string{"--repo", h.dir}, argv...))
+	return result{out: out.String(), err: errOut.String(), code: code}
+}
+
+// ok runs a command that must succeed.
+func (h *harness) ok(stdin string, argv ...string) string {
+	h.t.Helper()
+	r := h.run(stdin, argv...)
+	if r.code != 0 {
+		h.t.Fatalf("crmops %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(argv, " "), r.code, r.out, r.err)
+	}
+	return r.out
+}
+
+// expect runs a command that must exit with code and mention every want
+// on stdout or stderr.
+func (h *harness) expect(code int, stdin string, argv []string, want ...string) result {
+	h.t.Helper()
+	r := h.run(stdin, argv...)
+	if r.code != code {
+		h.t.Fatalf("crmops %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(argv, " "), r.code, code, r.out, r.err)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.out+r.err, w) {
+			h.t.Errorf("crmops %s: output lacks %q\nstdout: %s\nstderr: %s", strings.Join(argv, " "), w, r.out, r.err)
+		}
+	}
+	return r
+}
+
+func (h *harness) jsonOut(v any, stdin string, argv ...string) {
+	h.t.Helper()
+	out := h.ok(stdin, argv...)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		h.t.Fatalf("crmops %s: not JSON: %v\n%s", strings.Join(argv, " "), err, out)
+	}
+}
+
+func (h *harness) writeFile(rel, content string) string {
+	h.t.Helper()
+	p := filepath.Join(h.dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+// field reads one field from the embedded CRM, as crm get would show it.
+func (h *harness) field(object, id, field string) string {
+	h.t.Helper()
+	var rec map[string]string
+	h.jsonOut(&rec, "", "crm", "get", object+"/"+id, "--json")
+	return rec[field]
+}
+
+func (h *harness) db() *sqlite.DB {
+	h.t.Helper()
+	db, err := sqlite.Open(filepath.Join(h.dir, ".crmops", "crm.db"), sqlite.Options{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func (h *harness) history(object, id string) []crm.HistoryEntry {
+	h.t.Helper()
+	entries, err := h.db().History(context.Background(), object, id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return entries
+}
+
+// receipt reads a batch's committed receipt from the checkout.
+func (h *harness) receipt(id string) *batch.Receipt {
+	h.t.Helper()
+	p := filepath.Join(h.dir, batch.ReceiptPath(batch.Path(id)))
+	data, err := os.ReadFile(p)
+	if err != nil {
+		h.t.Fatalf("receipt of %s: %v", id, err)
+	}
+	rc, err := batch.DecodeReceipt(p, data)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return rc
+}
+
+func (h *harness) status(id, change string) string {
+	h.t.Helper()
+	r, ok := h.receipt(id).Result(change)
+	if !ok {
+		h.t.Fatalf("receipt of %s has no change %s", id, change)
+	}
+	return r.Status
+}
+
+func (h *harness) workspace() *workspace.Workspace {
+	h.t.Helper()
+	ws, err := workspace.Open(h.dir, "")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return ws
+}
+
+// pushToMain commits files straight onto the remote's main branch, as
+// someone with push access but no review would.
+func (h *harness) pushToMain(message string, files map[string]string, parents ...gitrepo.Hash) gitrepo.Hash {
+	h.t.Helper()
+	ws := h.workspace()
+	content := map[string][]byte{}
+	for k, v := range files {
+		content[k] = []byte(v)
+	}
+	who := gitrepo.Identity{Name: "mallory", Email: "mallory@example.com", When: h.clock}
+	commit, err := ws.UpdateBase(context.Background(), func(base gitrepo.Hash) (gitrepo.Hash, error) {
+		return ws.Git.CommitTree(gitrepo.CommitOptions{
+			Base: base, Parents: append([]gitrepo.Hash{base}, parents...), Files: content,
+			Message: message, Author: who, Committer: who,
+		})
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return commit
+}
+
+// pushBranch adds a commit with files on top of a proposal branch (or a new
+// branch from main), as a reviewer editing the pull request would.
+func (h *harness) pushBranch(branch, author string, files map[string]string) gitrepo.Hash {
+	h.t.Helper()
+	ws := h.workspace()
+	ctx := context.Background()
+	base, err := ws.Sync(ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if tip, err := ws.Git.Ref("refs/remotes/origin/" + branch); err == nil {
+		base = tip
+	}
+	content := map[string][]byte{}
+	for k, v := range files {
+		content[k] = []byte(v)
+	}
+	who := gitrepo.Identity{Name: author, Email: author + "@example.com", When: h.clock}
+	c, err := ws.Git.CommitTree(gitrepo.CommitOptions{
+		Base: base, Parents: []gitrepo.Hash{base}, Files: content, Message: "edit " + branch + "\n", Author: who, Committer: who,
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := ws.Git.SetRef("refs/heads/tmp-push", c); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := ws.Git.Push(ctx, "origin", "+refs/heads/tmp-push:refs/heads/"+branch); err != nil {
+		h.t.Fatal(err)
+	}
+	_ = ws.Git.DeleteRef("refs/heads/tmp-push")
+	return c
+}
+
+type proposed struct {
+	Batch       string `json:"batch"`
+	Decision    string `json:"decision"`
+	Changes     int    `json:"changes"`
+	Branch      string `json:"branch"`
+	PullRequest int    `json:"pull_request"`
+	State       string `json:"state"`
+}
+
+// propose sends JSON lines to crmops propose and returns its --json output.
+func (h *harness) propose(lines string, extra ...string) []proposed {
+	h.t.Helper()
+	var out []proposed
+	h.jsonOut(&out, lines, append([]string{"propose", "--json"}, extra...)...)
+	return out
+}
+
+func byDecision(ps []proposed, decision string) []proposed {
+	var out []proposed
+	for _, p := range ps {
+		if p.Decision == decision {
+			out = append(out, p)
+		}
+	}
+	return out
+}

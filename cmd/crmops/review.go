@@ -1,0 +1,226 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/forge"
+	"github.com/crmops/crmops/internal/review"
+	"github.com/crmops/crmops/internal/workspace"
+)
+
+func newReviewCmd(f *factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "review", Short: "List, show, approve and reject proposals"}
+	cmd.AddCommand(newReviewListCmd(f), newReviewShowCmd(f), newReviewApproveCmd(f), newReviewRejectCmd(f))
+	return cmd
+}
+
+// reviewService opens the workspace, its forge and the review service.
+func (f *factory) reviewService() (*review.Service, error) {
+	ws, err := f.workspace()
+	if err != nil {
+		return nil, err
+	}
+	fg, err := f.forgeOf(ws)
+	if err != nil {
+		return nil, err
+	}
+	return f.reviews(ws, fg), nil
+}
+
+func newReviewListCmd(f *factory) *cobra.Command {
+	var asJSON, all bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List open proposals (--all: merged, applied and rejected batches too)",
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			svc, err := f.reviewService()
+			if err != nil {
+				return err
+			}
+			items, err := svc.List(cmd.Context(), all)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if items == nil {
+					items = []review.Item{}
+				}
+				return writeJSON(f, items)
+			}
+			if len(items) == 0 {
+				fmt.Fprintln(f.out, "No open proposals.")
+			}
+			for _, it := range items {
+				fmt.Fprintf(f.out, "%-8s %-8s %4d  %s  %s\n", it.State, it.Decision, it.Changes, it.Batch, it.Title)
+				if it.State == "open" && it.Blocked != "" {
+					fmt.Fprintf(f.out, "         waiting: %s\n", it.Blocked)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "machine output")
+	cmd.Flags().BoolVar(&all, "all", false, "include merged, applied and rejected batches")
+	return cmd
+}
+
+func newReviewShowCmd(f *factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show BATCH",
+		Short: "Show a proposal's changes as diffs, with each change's decision and rule",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			svc, err := f.reviewService()
+			if err != nil {
+				return err
+			}
+			if _, err := svc.WS.Sync(cmd.Context()); err != nil {
+				return err
+			}
+			o, err := openProposal(cmd, svc, a[0])
+			if err != nil {
+				return err
+			}
+			ev, err := svc.Evaluate(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if ev.Batch == nil {
+				return errors.New(ev.Blocked)
+			}
+			fmt.Fprintf(f.out, "branch   %s (head %s, proposed by %s)\n", o.Branch, workspace.Short(o.Head), o.Author)
+			review.Render(f.out, ev.Batch, ev.Verdict)
+			fmt.Fprintln(f.out)
+			for _, ap := range ev.Approvals {
+				fmt.Fprintf(f.out, "approved by %s at %s\n", ap.Login, ap.At.UTC().Format("2006-01-02 15:04Z"))
+			}
+			if ev.Decision != "" {
+				fmt.Fprintf(f.out, "mergeable: %s (run: crmops merge %s)\n", ev.Decision, o.BatchID)
+			} else {
+				fmt.Fprintf(f.out, "not mergeable yet: %s\n", ev.Blocked)
+			}
+			return nil
+		},
+	}
+}
+
+// openProposal finds an open proposal by batch id or pull request number.
+func openProposal(cmd *cobra.Command, svc *review.Service, ref string) (*forge.Open, error) {
+	if n, err := strconv.Atoi(ref); err == nil {
+		opens, err := svc.Forge.List(cmd.Context())
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range opens {
+			if o.PullRequest == n {
+				return o, nil
+			}
+		}
+		return nil, fmt.Errorf("pull request %d: %w", n, forge.ErrNoProposal)
+	}
+	o, err := svc.Forge.Get(cmd.Context(), ref)
+	if errors.Is(err, forge.ErrNoProposal) {
+		return nil, fmt.Errorf("%s: no open proposal with that batch id (crmops review list shows them)", ref)
+	}
+	return o, err
+}
+
+func newReviewApproveCmd(f *factory) *cobra.Command {
+	var as string
+	cmd := &cobra.Command{
+		Use:   "approve BATCH",
+		Short: "Approve a proposal's current head (approvals count only on the head commit)",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			login, err := f.login(as)
+			if err != nil {
+				return err
+			}
+			svc, err := f.reviewService()
+			if err != nil {
+				return err
+			}
+			ev, err := svc.Approve(cmd.Context(), a[0], login)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.out, "Approved %s as %s (%d approval(s) on head %s).\n", a[0], login, len(ev.Approvals), workspace.Short(ev.Open.Head))
+			if ev.Decision != "" {
+				fmt.Fprintf(f.out, "It can be merged now: crmops merge %s\n", a[0])
+			} else {
+				fmt.Fprintf(f.out, "Not mergeable yet: %s\n", ev.Blocked)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "your login (default: $CRMOPS_LOGIN or the OS user)")
+	return cmd
+}
+
+func newReviewRejectCmd(f *factory) *cobra.Command {
+	var as, reason string
+	cmd := &cobra.Command{
+		Use:   "reject BATCH",
+		Short: "Reject (close) a proposal; its changes will not be proposed again",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			login, err := f.login(as)
+			if err != nil {
+				return err
+			}
+			svc, err := f.reviewService()
+			if err != nil {
+				return err
+			}
+			if err := svc.Reject(cmd.Context(), a[0], login, reason); err != nil {
+				return err
+			}
+			fmt.Fprintf(f.out, "Rejected %s; recorded in %s.\n", a[0], batch.RejectionPath(batch.Path(a[0])))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "your login (default: $CRMOPS_LOGIN or the OS user)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why, for the record")
+	return cmd
+}
+
+func newMergeCmd(f *factory) *cobra.Command {
+	var as string
+	cmd := &cobra.Command{
+		Use:   "merge BATCH|PR",
+		Short: "Merge a proposal if the base branch's policy allows: auto, or approvals satisfied",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			login, err := f.login(as)
+			if err != nil {
+				return err
+			}
+			svc, err := f.reviewService()
+			if err != nil {
+				return err
+			}
+			if _, err := svc.WS.Sync(cmd.Context()); err != nil {
+				return err
+			}
+			o, err := openProposal(cmd, svc, a[0])
+			if err != nil {
+				return err
+			}
+			res, err := svc.Merge(cmd.Context(), o.BatchID, login)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(f.out, "Merged %s (%s) as %s.\nRun crmops apply to execute it.\n",
+				o.BatchID, res.Evaluation.Decision, workspace.Short(res.Commit))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "your login (default: $CRMOPS_LOGIN or the OS user)")
+	return cmd
+}

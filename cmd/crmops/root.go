@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of the SPEC.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitUsage   = 2
+	exitInvalid = 3 // check found invalid or denied changes
+	exitProblem = 4 // apply finished with stale or failed changes
+)
+
+// exitCodeError ends a command with a specific exit code; msg, when set, is
+// printed on stderr.
+type exitCodeError struct {
+	code int
+	msg  string
+}
+
+func (e *exitCodeError) Error() string { return e.msg }
+
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+
+// args wraps a cobra argument check so its failures exit 2.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+func run(ctx context.Context, f *factory, argv []string) int {
+	root := newRoot(f)
+	root.SetArgs(argv)
+	root.SetIn(f.in)
+	root.SetOut(f.out)
+	root.SetErr(f.err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ce *exitCodeError
+	if errors.As(err, &ce) {
+		if ce.msg != "" {
+			fmt.Fprintln(f.err, "crmops: "+ce.msg)
+		}
+		return ce.code
+	}
+	var ue usageError
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
+		fmt.Fprintf(f.err, "crmops: %v\nRun 'crmops --help' for usage.\n", err)
+		return exitUsage
+	}
+	fmt.Fprintln(f.err, "crmops: "+oneLine(err.Error()))
+	return exitError
+}
+
+// oneLine keeps error output to the one line the SPEC promises.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+func newRoot(f *factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "crmops",
+		Short:         "Reviewed, auditable changes to CRM data, as git commits",
+		Long:          "crmops turns CRM data changes into reviewed git history: detectors propose batches,\na policy or a person approves them, apply executes them with compare-and-swap,\nand git log and crmops audit are the audit trail.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version(),
+	}
+	root.PersistentFlags().StringVar(&f.repoDir, "repo", ".", "the change-request repository")
+	root.PersistentFlags().StringVar(&f.configPath, "config", "", "configuration file (default: crmops.yaml in the repository)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newInitCmd(f), newCRMCmd(f), newProposeCmd(f), newCheckCmd(f), newReviewCmd(f),
+		newMergeCmd(f), newApplyCmd(f), newAuditCmd(f), newQuickstartCmd(f),
+	)
+	return root
+}
+
+func writeJSON(f *factory, v any) error {
+	enc := json.NewEncoder(f.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
