@@ -58,7 +58,6 @@ func TestApplySurvivesBeingKilledAnywhere(t *testing.T) {
 	kills, finished := 0, false
 	for attempt := 0; attempt < 200 && !finished; attempt++ {
 		cmd := exec.Command(bin, "--repo", h.dir, "apply")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		out := &strings.Builder{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
@@ -75,8 +74,10 @@ func TestApplySurvivesBeingKilledAnywhere(t *testing.T) {
 			}
 			finished = true
 		case <-time.After(limit):
-			// Kill the whole process group: git helpers die with crmops.
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			// Kill crmops itself. The git-receive-pack it talks to stands for
+			// the forge's server, which a crash of apply does not take down;
+			// it aborts cleanly when its client vanishes.
+			_ = cmd.Process.Signal(syscall.SIGKILL)
 			if err := <-done; err == nil {
 				finished = true // it finished just before the kill
 			} else {

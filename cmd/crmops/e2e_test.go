@@ -282,6 +282,17 @@ func TestTheWholeLoopAsAUserRunsIt(t *testing.T) {
 		}
 	})
 
+	t.Run("review show also explains a batch that was merged and applied", func(t *testing.T) {
+		h.expect(0, "", []string{"review", "show", overwrite.Batch}, "(merged)", "applied: approved, approved by alice", "c1   applied")
+	})
+
+	t.Run("usage errors exit 2", func(t *testing.T) {
+		h.expect(exitUsage, "", []string{"audit"}, "accepts 1 arg")
+		h.expect(exitUsage, "", []string{"apply", "--no-such-flag"}, "unknown flag")
+		h.expect(exitUsage, "", []string{"audit", "contacts-1001"}, "want OBJECT/ID")
+		h.expect(exitUsage, "", []string{"no-such-command"}, "unknown command")
+	})
+
 	t.Run("a policy that auto-merges duplicates is refused", func(t *testing.T) {
 		bad := strings.Replace(readFile(t, filepath.Join(h.dir, "policies/default.yaml")),
 			"    when: {kind: dedupe}\n    decision: review", "    when: {kind: dedupe}\n    decision: auto", 1)

@@ -84,6 +84,9 @@ func newReviewShowCmd(f *factory) *cobra.Command {
 				return err
 			}
 			o, err := openProposal(cmd, svc, a[0])
+			if errors.Is(err, forge.ErrNoProposal) {
+				return showMerged(cmd, f, svc, a[0])
+			}
 			if err != nil {
 				return err
 			}
@@ -126,9 +129,42 @@ func openProposal(cmd *cobra.Command, svc *review.Service, ref string) (*forge.O
 	}
 	o, err := svc.Forge.Get(cmd.Context(), ref)
 	if errors.Is(err, forge.ErrNoProposal) {
-		return nil, fmt.Errorf("%s: no open proposal with that batch id (crmops review list shows them)", ref)
+		return nil, fmt.Errorf("%s: no open proposal with that batch id (crmops review list shows them): %w", ref, forge.ErrNoProposal)
 	}
 	return o, err
+}
+
+// showMerged renders a batch that is already on the base branch, with what
+// apply recorded for each change.
+func showMerged(cmd *cobra.Command, f *factory, svc *review.Service, id string) error {
+	m, err := svc.FindMerged(cmd.Context(), id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(f.out, "file     %s (merged)\n", m.Path)
+	review.Render(f.out, m.Batch, m.Verdict)
+	fmt.Fprintln(f.out)
+	if m.Receipt == nil {
+		fmt.Fprintln(f.out, "not applied yet (run: crmops apply)")
+		return nil
+	}
+	a := m.Receipt.Approval
+	fmt.Fprintf(f.out, "applied: %s", a.Mode)
+	for _, ap := range a.Approvers {
+		fmt.Fprintf(f.out, ", approved by %s", ap.Login)
+	}
+	fmt.Fprintf(f.out, "; policy %s\n", shortPolicy(a.Policy))
+	if a.Refused != "" {
+		fmt.Fprintf(f.out, "refused: %s\n", a.Refused)
+	}
+	for _, r := range m.Receipt.Changes {
+		fmt.Fprintf(f.out, "  %-4s %-16s %s", r.ID, r.Status, r.At.UTC().Format("2006-01-02 15:04:05Z"))
+		if r.Error != "" {
+			fmt.Fprintf(f.out, "  %s", r.Error)
+		}
+		fmt.Fprintln(f.out)
+	}
+	return nil
 }
 
 func newReviewApproveCmd(f *factory) *cobra.Command {

@@ -183,7 +183,6 @@ func (r *Runner) applyBatch(ctx context.Context, base gitrepo.Hash, path string,
 	br.Mode = approval.Mode
 	if approval.Mode == batch.ModeRefused {
 		br.Refused = approval.Refused
-		r.logf("%s: refused: %s", id, approval.Refused)
 		if dryRun {
 			return br, nil
 		}
@@ -207,7 +206,6 @@ func (r *Runner) applyBatch(ctx context.Context, base gitrepo.Hash, path string,
 		return nil, err
 	}
 	_ = os.Remove(r.partialPath(id))
-	r.logf("%s: %s", id, summary(br.Counts))
 	return br, nil
 }
 
@@ -249,7 +247,7 @@ func (r *Runner) checkEvidence(ctx context.Context, b *batch.Batch, path string,
 	a := batch.Approval{Mode: m.Decision, Policy: ref, Rules: bv.Rules, PullRequest: m.PullRequest}
 	if m.Decision == batch.ModeApproved {
 		for _, ap := range m.Approvals {
-			a.Approvers = append(a.Approvers, batch.Approver{Login: ap.Login, At: ap.At.UTC()})
+			a.Approvers = append(a.Approvers, batch.Approver{Login: ap.Login, At: ap.At.UTC().Truncate(time.Second)})
 		}
 	}
 	return a, m.MergeCommit, nil
@@ -260,7 +258,7 @@ func refusal(id string, b *batch.Batch, a batch.Approval, by string, now time.Ti
 	if b != nil {
 		for _, c := range b.Changes {
 			rc.Changes = append(rc.Changes, batch.ChangeResult{
-				ID: c.ID, Status: batch.StatusSkipped, After: c.After, At: now.UTC(), Error: "not executed: " + a.Refused,
+				ID: c.ID, Status: batch.StatusSkipped, After: c.After, At: now.UTC().Truncate(time.Second), Error: "not executed: " + a.Refused,
 			})
 		}
 	}
@@ -288,7 +286,7 @@ func (r *Runner) execute(ctx context.Context, b *batch.Batch, rc *batch.Receipt)
 		if err != nil {
 			return err
 		}
-		now := r.Now().UTC()
+		now := r.Now().UTC().Truncate(time.Second)
 		for i, c := range chunk {
 			rc.Changes = append(rc.Changes, batch.ChangeResult{
 				ID: c.ID, Status: string(results[i].Status), ObservedBefore: results[i].Observed,

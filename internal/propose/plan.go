@@ -120,7 +120,7 @@ func Build(pc Context, detector string, changes []batch.Change) Plan {
 			b := &batch.Batch{
 				Version:  batch.Version,
 				ID:       batch.NewID(pc.Now, detector, chunk),
-				Created:  pc.Now.UTC(),
+				Created:  pc.Now.UTC().Truncate(time.Second),
 				Detector: detector,
 				Title:    Title(g.kind, chunk, g.review != ""),
 				Review:   g.review,

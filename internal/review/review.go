@@ -204,7 +204,7 @@ func (s *Service) Reject(ctx context.Context, id, login, reason string) error {
 // RecordRejection commits proposals/<id>.rejected.yaml to the base branch.
 // A batch too broken to decode is still recorded, without its changes.
 func RecordRejection(ctx context.Context, ws *workspace.Workspace, o *forge.Open, login, reason string, at time.Time) error {
-	rej := batch.Rejection{Version: batch.Version, Batch: o.BatchID, RejectedBy: login, At: at.UTC(), Reason: reason, PullRequest: o.PullRequest}
+	rej := batch.Rejection{Version: batch.Version, Batch: o.BatchID, RejectedBy: login, At: at.UTC().Truncate(time.Second), Reason: reason, PullRequest: o.PullRequest}
 	if b, err := batch.Decode(o.Path, o.Content); err == nil {
 		for _, c := range b.Changes {
 			rej.Changes = append(rej.Changes, batch.Rejected(c))
@@ -305,4 +305,56 @@ func (s *Service) closedItems(base gitrepo.Hash) ([]Item, error) {
 		}
 	}
 	return items, nil
+}
+
+// Merged is a batch already on the base branch, with its receipt if it has
+// been applied.
+type Merged struct {
+	Path    string
+	Batch   *batch.Batch
+	Verdict policy.BatchVerdict
+	Receipt *batch.Receipt
+}
+
+// FindMerged reads batch id from the base branch. The verdict is the
+// receipt's policy's when there is a receipt, else the current base's.
+func (s *Service) FindMerged(ctx context.Context, id string) (*Merged, error) {
+	base, err := s.WS.Sync(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files, err := s.WS.Files(base, batch.Dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if !batch.IsBatchFile(f) || batch.IDFromPath(f) != id {
+			continue
+		}
+		data, err := s.WS.Git.ReadFile(base, f)
+		if err != nil {
+			return nil, err
+		}
+		b, err := batch.Decode(f, data)
+		if err != nil {
+			return nil, err
+		}
+		m := &Merged{Path: f, Batch: b}
+		policyAt := base
+		if data, err := s.WS.Git.ReadFile(base, batch.ReceiptPath(f)); err == nil {
+			if m.Receipt, err = batch.DecodeReceipt(batch.ReceiptPath(f), data); err != nil {
+				return nil, err
+			}
+			if _, commit, ok := strings.Cut(m.Receipt.Approval.Policy, "@"); ok {
+				policyAt = plumbing.NewHash(commit)
+			}
+		}
+		pol, _, err := s.WS.PolicyAt(policyAt)
+		if err != nil {
+			return nil, err
+		}
+		m.Verdict = pol.EvaluateBatch(b)
+		return m, nil
+	}
+	return nil, fmt.Errorf("%s: no such batch, open or merged (crmops review list --all shows them)", id)
 }
