@@ -4,17 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"net/http"
 	"os/user"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"gopkg.in/yaml.v3"
+
 	"github.com/crmops/crmops/internal/apply"
 	"github.com/crmops/crmops/internal/audit"
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/crm/sqlite"
+	"github.com/crmops/crmops/internal/detect"
+	"github.com/crmops/crmops/internal/detect/detectors"
 	"github.com/crmops/crmops/internal/forge"
+	"github.com/crmops/crmops/internal/forge/github"
 	"github.com/crmops/crmops/internal/forge/local"
 	"github.com/crmops/crmops/internal/propose"
 	"github.com/crmops/crmops/internal/review"
@@ -28,6 +34,9 @@ type factory struct {
 	out, err io.Writer
 	getenv   func(string) string
 	now      func() time.Time
+
+	// httpClient carries API calls; tests point it at in-process doubles.
+	httpClient *http.Client
 
 	// Global flags.
 	repoDir    string
@@ -64,9 +73,24 @@ func (f *factory) forgeOf(ws *workspace.Workspace) (forge.Forge, error) {
 	switch ws.Config.Forge.Kind {
 	case "local":
 		return local.New(ws), nil
+	case "github":
+		token := f.getenv(ws.Config.Forge.TokenEnv)
+		if remote, err := ws.Git.RemoteURL(ws.Remote()); err == nil && strings.HasPrefix(remote, "http") {
+			// go-git ignores the credential helper actions/checkout sets up.
+			ws.Git.Auth = &githttp.BasicAuth{Username: "x-access-token", Password: token}
+		}
+		return github.New(ws, github.Config{
+			Repository: f.getenv("GITHUB_REPOSITORY"), APIURL: f.getenv("GITHUB_API_URL"),
+			Token: token, HTTPClient: f.httpClient,
+		})
 	default:
 		return nil, fmt.Errorf("crmops.yaml: forge.kind %q is not supported by this build yet", ws.Config.Forge.Kind)
 	}
+}
+
+// detector builds a configured detector.
+func (f *factory) detector(file, name string, settings *yaml.Node) (detect.Detector, error) {
+	return detectors.New(file, name, settings)
 }
 
 func (f *factory) reviews(ws *workspace.Workspace, fg forge.Forge) *review.Service {
@@ -106,5 +130,3 @@ func version() string {
 	}
 	return "dev"
 }
-
-var _ = os.Stdout

@@ -86,7 +86,7 @@ func newRoot(f *factory) *cobra.Command {
 	root.PersistentFlags().StringVar(&f.configPath, "config", "", "configuration file (default: crmops.yaml in the repository)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
-		newInitCmd(f), newCRMCmd(f), newProposeCmd(f), newCheckCmd(f), newReviewCmd(f),
+		newInitCmd(f), newCRMCmd(f), newDetectCmd(f), newProposeCmd(f), newCheckCmd(f), newReviewCmd(f),
 		newMergeCmd(f), newApplyCmd(f), newAuditCmd(f), newQuickstartCmd(f),
 	)
 	return root

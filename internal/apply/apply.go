@@ -239,6 +239,8 @@ func (r *Runner) checkEvidence(ctx context.Context, b *batch.Batch, path string,
 		return refuse("no approval evidence: %v", err)
 	}
 	switch {
+	case m.FromFork && decision == batch.ModeAuto:
+		return refuse("a pull request from a fork is never applied without approval")
 	case m.Decision == batch.ModeAuto && decision != batch.ModeAuto:
 		return refuse("the merge recorded auto, but the base policy requires review")
 	case m.Decision != batch.ModeAuto && m.Decision != batch.ModeApproved:

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/crmops/crmops/internal/strictyaml"
 )
 
@@ -16,10 +18,13 @@ const File = "crmops.yaml"
 
 // Config is a decoded crmops.yaml.
 type Config struct {
-	Version   int                       `yaml:"version" strict:"required"`
-	CRM       CRM                       `yaml:"crm" strict:"required"`
-	Forge     Forge                     `yaml:"forge"`
-	Detectors map[string]map[string]any `yaml:"detectors"`
+	Version int   `yaml:"version" strict:"required"`
+	CRM     CRM   `yaml:"crm" strict:"required"`
+	Forge   Forge `yaml:"forge"`
+	// Detectors holds each detector's settings raw; the detector decodes
+	// them strictly itself (see strictyaml.DecodeNode), so errors keep
+	// their lines.
+	Detectors map[string]yaml.Node `yaml:"detectors"`
 
 	Pos strictyaml.Pos `yaml:"-"`
 }
@@ -30,6 +35,11 @@ type CRM struct {
 	Path     string `yaml:"path"`
 	BaseURL  string `yaml:"base_url"`
 	TokenEnv string `yaml:"token_env"`
+	// Tier is the HubSpot account tier whose published API limits set the
+	// default request rate (free, starter, professional, enterprise).
+	Tier string `yaml:"tier"`
+	// RequestsPer10s overrides the client-side request rate.
+	RequestsPer10s int `yaml:"requests_per_10s"`
 
 	Pos strictyaml.Pos `yaml:"-"`
 }

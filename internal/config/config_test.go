@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/crmops/crmops/internal/config"
+	"github.com/crmops/crmops/internal/strictyaml"
 )
 
 func TestParseDefaults(t *testing.T) {
@@ -28,8 +29,16 @@ func TestParseDefaults(t *testing.T) {
 		{"hubspot's base URL can point at a proxy", "version: 1\ncrm: {kind: hubspot, base_url: http://127.0.0.1:9}\n", func(c *config.Config) string { return c.CRM.BaseURL }, "http://127.0.0.1:9"},
 		{"detector settings are read as given", "version: 1\ncrm: {kind: sqlite}\ndetectors:\n  enrichment: {input: data/enrichment.csv, match_on: email, source: clay}\n",
 			func(c *config.Config) string {
-				d := c.Detectors["enrichment"]
-				return d["input"].(string) + " " + d["match_on"].(string) + " " + d["source"].(string)
+				n := c.Detectors["enrichment"]
+				var d struct {
+					Input   string `yaml:"input"`
+					MatchOn string `yaml:"match_on"`
+					Source  string `yaml:"source"`
+				}
+				if err := strictyaml.DecodeNode(config.File, "detectors.enrichment", &n, &d); err != nil {
+					return err.Error()
+				}
+				return d.Input + " " + d.MatchOn + " " + d.Source
 			}, "data/enrichment.csv email clay"},
 		{"the configuration init writes is sqlite on a local forge", config.Default, func(c *config.Config) string {
 			return c.CRM.Kind + " " + c.CRM.Path + " " + c.Forge.Kind + " " + c.Forge.Remote
@@ -56,7 +65,7 @@ func TestParseErrors(t *testing.T) {
 		msg  string
 	}{
 		{"an unknown CRM kind names file, line and key", "version: 1\ncrm:\n  kind: salesforce\n", "crmops.yaml:3: crm.kind: ", `unknown CRM kind "salesforce"`},
-		{"an unknown key is refused and the known keys listed", "version: 1\ncrm:\n  kind: sqlite\n  pathh: x\n", "crmops.yaml:4: crm.pathh: ", "unknown key (known keys: base_url, kind, path, token_env)"},
+		{"an unknown key is refused and the known keys listed", "version: 1\ncrm:\n  kind: sqlite\n  pathh: x\n", "crmops.yaml:4: crm.pathh: ", "unknown key (known keys: base_url, kind, path, requests_per_10s, tier, token_env)"},
 		{"an unknown top-level key is refused", "version: 1\ncrm: {kind: sqlite}\nforges: {}\n", "crmops.yaml:3: forges: ", "unknown key"},
 		{"an unknown forge kind is refused", "version: 1\ncrm: {kind: sqlite}\nforge:\n  kind: gitlab\n", "crmops.yaml:4: forge.kind: ", `unknown forge kind "gitlab"`},
 		{"a missing crm section is refused", "version: 1\n", "crmops.yaml:1: crm: ", "missing required key"},

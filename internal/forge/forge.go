@@ -27,7 +27,9 @@ type Proposal struct {
 	Path    string // proposals/<id>.yaml (or sharded below proposals/)
 	Content []byte
 	Title   string
-	Body    string // for people: summary, table, diffs
+	Body    string // Markdown for a pull request: summary, table, diffs
+	// Summary is plain text, for a commit message.
+	Summary string
 	Author  string // login of whoever proposes
 	Labels  []string
 	// Reviewers to request, from the policy rules that matched.
@@ -90,6 +92,15 @@ type Merged struct {
 	Approvals []Approval
 	// Files the merge changed relative to Base.
 	Files []string
+	// FromFork is true when the merged head came from another repository.
+	FromFork bool
+}
+
+// Closed is a proposal closed without being merged.
+type Closed struct {
+	Open *Open
+	By   string
+	At   time.Time
 }
 
 // Forge is the review system behind proposals.

@@ -59,6 +59,9 @@ func (r *Runner) Run(ctx context.Context, source string, changes []batch.Change,
 	if err != nil {
 		return nil, err
 	}
+	if base, err = RecordClosed(ctx, r.WS, r.Forge, base); err != nil {
+		return nil, err
+	}
 	pol, _, err := r.WS.PolicyAt(base)
 	if err != nil {
 		return nil, fmt.Errorf("policy of %s: %w", r.WS.Branch(), err)
@@ -115,7 +118,7 @@ func (r *Runner) open(ctx context.Context, p Planned, out *Outcome) error {
 	labels := []string{"crmops", "crmops:" + string(p.Verdict.Decision)}
 	o, err := r.Forge.Open(ctx, forge.Proposal{
 		BatchID: p.Batch.ID, Path: batch.Path(p.Batch.ID), Content: content,
-		Title: p.Batch.Title, Body: Summary(p.Batch, p.Verdict), Author: r.Author,
+		Title: p.Batch.Title, Body: review.Markdown(p.Batch, p.Verdict), Summary: Summary(p.Batch, p.Verdict), Author: r.Author,
 		Labels: labels, Reviewers: p.Verdict.Reviewers, At: r.Now(),
 	})
 	if err != nil {
@@ -123,6 +126,38 @@ func (r *Runner) open(ctx context.Context, p Planned, out *Outcome) error {
 	}
 	out.State, out.PullRequest, out.Branch = "open", o.PullRequest, o.Branch
 	return nil
+}
+
+// closedLister is a forge where proposals can be closed outside crmops
+// (a pull request closed in GitHub's UI).
+type closedLister interface {
+	ClosedUnmerged(ctx context.Context) ([]forge.Closed, error)
+}
+
+// RecordClosed commits a rejection record for every proposal closed without
+// merging that has none yet, so its changes are not proposed again. It
+// returns the new base commit.
+func RecordClosed(ctx context.Context, ws *workspace.Workspace, fg forge.Forge, base gitrepo.Hash) (gitrepo.Hash, error) {
+	cl, ok := fg.(closedLister)
+	if !ok {
+		return base, nil
+	}
+	closed, err := cl.ClosedUnmerged(ctx)
+	if err != nil {
+		return base, err
+	}
+	for _, c := range closed {
+		if _, err := ws.Git.ReadFile(base, batch.RejectionPath(c.Open.Path)); err == nil {
+			continue
+		}
+		if err := review.RecordRejection(ctx, ws, c.Open, c.By, "closed without merging", c.At); err != nil {
+			return base, err
+		}
+		if base, err = ws.Git.Ref(ws.RemoteRef()); err != nil {
+			return base, err
+		}
+	}
+	return base, nil
 }
 
 // Rejections reads every rejection record on the base commit.

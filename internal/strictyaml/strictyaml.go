@@ -128,6 +128,17 @@ func decodeAt(file string, offset int, data []byte, v any) error {
 	return d.decode(doc.Content[0], reflect.ValueOf(v).Elem(), "")
 }
 
+// DecodeNode strictly decodes a node kept raw by an earlier Decode (a
+// yaml.Node field) into v, reporting errors at their lines in file under
+// the key path path.
+func DecodeNode(file, path string, n *yaml.Node, v any) error {
+	if a := findAlias(n); a != nil {
+		return &Error{File: file, Line: a.Line, Msg: "YAML aliases and anchors are not allowed"}
+	}
+	d := decoder{file: file}
+	return d.decode(n, reflect.ValueOf(v).Elem(), path)
+}
+
 func firstInvalidLine(data []byte) int {
 	line := 1
 	for len(data) > 0 {
@@ -190,6 +201,7 @@ type decoder struct {
 }
 
 var (
+	nodeType      = reflect.TypeOf(yaml.Node{})
 	timeType      = reflect.TypeOf(time.Time{})
 	posType       = reflect.TypeOf(Pos{})
 	unmarshalType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
@@ -207,6 +219,11 @@ func (d decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 		return nil
 	}
 	switch {
+	case v.Type() == nodeType:
+		// Kept raw, with its lines, for a later DecodeNode by whoever owns
+		// that part of the file (a detector's settings, say).
+		v.Set(reflect.ValueOf(*n))
+		return nil
 	case v.Kind() == reflect.Pointer:
 		if isNull(n) {
 			return nil

@@ -75,7 +75,7 @@ func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", p.BatchID, err)
 	}
-	msg := fmt.Sprintf("Propose %s\n\n%s\n\n%s: %s\n", p.Title, strings.TrimSpace(p.Body), TrailerBatch, p.BatchID)
+	msg := fmt.Sprintf("Propose %s\n\n%s\n\n%s: %s\n", p.Title, strings.TrimSpace(p.Summary), TrailerBatch, p.BatchID)
 	head, err := f.ws.Git.CommitTree(gitrepo.CommitOptions{
 		Base: base, Parents: []gitrepo.Hash{base},
 		Files:   map[string][]byte{p.Path: p.Content},

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/config"
+	"github.com/crmops/crmops/internal/detect"
+	"github.com/crmops/crmops/internal/detect/progress"
+	"github.com/crmops/crmops/internal/propose"
+)
+
+func newDetectCmd(f *factory) *cobra.Command {
+	var names []string
+	var opts propose.Options
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "detect [--detector NAME]...",
+		Short: "Run the configured detectors, propose what they find, merge the auto batches",
+		Long: "Runs every detector configured under detectors: in crmops.yaml (or only those named),\n" +
+			"and proposes their changes exactly as crmops propose does: records with open proposals and\n" +
+			"changes rejected before are skipped, auto batches are merged unless --no-merge.",
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			ws, err := f.workspace()
+			if err != nil {
+				return err
+			}
+			if len(names) == 0 {
+				for name := range ws.Config.Detectors {
+					names = append(names, name)
+				}
+				sort.Strings(names)
+			}
+			if len(names) == 0 {
+				fmt.Fprintln(f.out, "No detectors configured (detectors: in crmops.yaml); nothing to do.")
+				return nil
+			}
+			fg, err := f.forgeOf(ws)
+			if err != nil {
+				return err
+			}
+			c, err := f.connector(ws)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			reporter := progress.New(f.err, f.terminal(), f.now)
+			res := &propose.Result{}
+			var rows []summaryRow
+			for _, name := range names {
+				node, ok := ws.Config.Detectors[name]
+				if !ok {
+					return fmt.Errorf("%s: detector %q is not configured under detectors:", config.File, name)
+				}
+				d, err := f.detector(config.File, name, &node)
+				if err != nil {
+					return err
+				}
+				found, err := d.Detect(ctx, detect.Env{CRM: c, Dir: ws.Dir, Progress: reporter})
+				reporter.Done()
+				if err != nil {
+					return fmt.Errorf("detect %s: %w", name, err)
+				}
+				reportProblems(f, name, found)
+				if err := validateDetected(name, found.Changes); err != nil {
+					return err
+				}
+				run, err := f.proposer(ws, fg, "crmops").Run(ctx, name, found.Changes, opts)
+				if err != nil {
+					return err
+				}
+				res.Plan.Skipped = append(res.Plan.Skipped, run.Plan.Skipped...)
+				res.Plan.Denied = append(res.Plan.Denied, run.Plan.Denied...)
+				res.Outcomes = append(res.Outcomes, run.Outcomes...)
+				rows = append(rows, summaryRow{name, len(found.Changes), len(found.Skipped), run})
+			}
+			if err := writeStepSummary(f, rows); err != nil {
+				return err
+			}
+			return printProposals(f, res, asJSON)
+		},
+	}
+	cmd.Flags().StringArrayVar(&names, "detector", nil, "run only this detector (repeatable)")
+	cmd.Flags().BoolVar(&opts.NoMerge, "no-merge", false, "leave auto batches open instead of merging them")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show the batches without proposing them")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "machine output")
+	return cmd
+}
+
+// terminal reports whether stderr is a person's terminal (progress bars)
+// rather than a log (CI: plain lines).
+func (f *factory) terminal() bool {
+	file, ok := f.err.(*os.File)
+	return ok && f.getenv("CI") == "" && progress.IsTerminal(file)
+}
+
+// reportProblems prints the input rows a detector skipped: a summary line,
+// then the first few with file and line.
+func reportProblems(f *factory, name string, r *detect.Result) {
+	r.Summary(f.err, name)
+	const shown = 20
+	for i, p := range r.Skipped {
+		if i == shown {
+			fmt.Fprintf(f.err, "  ... and %d more\n", len(r.Skipped)-shown)
+			break
+		}
+		fmt.Fprintf(f.err, "  %s\n", p)
+	}
+}
+
+// validateDetected holds detectors to the batch format: a detector that
+// emits an invalid change has a bug, and nothing of its run is proposed.
+func validateDetected(name string, changes []batch.Change) error {
+	for i := range changes {
+		c := changes[i]
+		c.ID = "c1"
+		if err := c.Validate("detector " + name); err != nil {
+			return fmt.Errorf("detector %s emitted an invalid change (a bug; nothing proposed): %w", name, err)
+		}
+	}
+	return nil
+}
+
+type summaryRow struct {
+	detector       string
+	found, skipped int
+	run            *propose.Result
+}
+
+// writeStepSummary appends a Markdown report to $GITHUB_STEP_SUMMARY, the
+// file GitHub Actions shows on the run's page.
+func writeStepSummary(f *factory, rows []summaryRow) error {
+	path := f.getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("## crmops detect\n\n| detector | found | skipped rows | batch | decision | changes | state |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		if len(r.run.Outcomes) == 0 {
+			fmt.Fprintf(&b, "| %s | %d | %d | — | — | 0 | nothing new |\n", r.detector, r.found, r.skipped)
+		}
+		for _, o := range r.run.Outcomes {
+			state := o.State
+			if o.PullRequest > 0 {
+				state += fmt.Sprintf(" (#%d)", o.PullRequest)
+			}
+			fmt.Fprintf(&b, "| %s | %d | %d | `%s` | %s | %d | %s |\n", r.detector, r.found, r.skipped, o.Batch, o.Decision, o.Changes, state)
+		}
+	}
+	file, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("step summary: %w", err)
+	}
+	if _, err := file.WriteString(b.String() + "\n"); err != nil {
+		file.Close()
+		return fmt.Errorf("step summary: %w", err)
+	}
+	return file.Close()
+}

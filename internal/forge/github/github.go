@@ -1,0 +1,487 @@
+// Package github is the forge on GitHub: a proposal is a pull request from
+// branch crmops/<batch-id>, reviews are GitHub reviews, and a merge is
+// GitHub's merge of the evaluated head commit.
+//
+// Approval evidence comes from GitHub's API — the pull request that merged a
+// batch and its reviews — never from trailers in commits, which a pull
+// request's author could write.
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	gh "github.com/google/go-github/v62/github"
+
+	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/forge"
+	"github.com/crmops/crmops/internal/gitrepo"
+	"github.com/crmops/crmops/internal/workspace"
+)
+
+// Config locates the repository on GitHub.
+type Config struct {
+	// Repository is "owner/repo" (GITHUB_REPOSITORY in Actions).
+	Repository string
+	// APIURL is the REST API's base (GITHUB_API_URL); empty = api.github.com.
+	APIURL string
+	Token  string
+	// HTTPClient carries requests; nil = http.DefaultClient's transport.
+	HTTPClient *http.Client
+	// Sleep waits out rate limits; nil = a real timer. Tests pass a fake.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Forge is the GitHub forge of one workspace.
+type Forge struct {
+	ws          *workspace.Workspace
+	client      *gh.Client
+	owner, repo string
+	// Committer is the identity the proposal commits are made as.
+	Committer string
+	// MergeableWait is how long Merge waits for GitHub to compute whether a
+	// pull request is mergeable.
+	MergeableWait time.Duration
+	sleep         func(ctx context.Context, d time.Duration) error
+}
+
+var _ forge.Forge = (*Forge)(nil)
+
+// New connects the workspace to its repository on GitHub.
+func New(ws *workspace.Workspace, cfg Config) (*Forge, error) {
+	owner, repo, ok := strings.Cut(cfg.Repository, "/")
+	if !ok || owner == "" || repo == "" {
+		return nil, fmt.Errorf("github forge: repository %q is not owner/repo (set GITHUB_REPOSITORY)", cfg.Repository)
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("github forge: no token (set the variable forge.token_env names, GITHUB_TOKEN by default)")
+	}
+	base := http.DefaultTransport
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
+		base = cfg.HTTPClient.Transport
+	}
+	sleep := cfg.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	httpClient := &http.Client{Transport: &retryTransport{base: base, sleep: sleep, maxWait: 15 * time.Minute, attempts: 6}}
+	client := gh.NewClient(httpClient).WithAuthToken(cfg.Token)
+	if cfg.APIURL != "" && strings.TrimRight(cfg.APIURL, "/") != "https://api.github.com" {
+		u, err := url.Parse(strings.TrimRight(cfg.APIURL, "/") + "/")
+		if err != nil {
+			return nil, fmt.Errorf("github forge: API URL %q: %w", cfg.APIURL, err)
+		}
+		client.BaseURL = u
+	}
+	return &Forge{ws: ws, client: client, owner: owner, repo: repo, Committer: "crmops", MergeableWait: 30 * time.Second, sleep: sleep}, nil
+}
+
+func (f *Forge) branchRef(id string) string { return "refs/heads/" + forge.BranchPrefix + id }
+
+func (f *Forge) trackingRef(id string) string {
+	return "refs/remotes/" + f.ws.Remote() + "/" + forge.BranchPrefix + id
+}
+
+// Open pushes the proposal branch and opens its pull request. If opening
+// fails after the push, the branch is deleted again: nothing half-done.
+func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error) {
+	base, err := f.ws.Git.Ref(f.ws.RemoteRef())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p.BatchID, err)
+	}
+	who := gitrepo.Identity{Name: p.Author, Email: workspace.LoginEmail(p.Author), When: p.At}
+	head, err := f.ws.Git.CommitTree(gitrepo.CommitOptions{
+		Base: base, Parents: []gitrepo.Hash{base}, Files: map[string][]byte{p.Path: p.Content},
+		Message: "Propose " + p.Title + "\n\nCrmops-Batch: " + p.BatchID + "\n", Author: who, Committer: who,
+	})
+	if err != nil {
+		return nil, err
+	}
+	tmp := "refs/crmops-tmp/open"
+	if err := f.ws.Git.SetRef(tmp, head); err != nil {
+		return nil, err
+	}
+	err = f.ws.Git.Push(ctx, f.ws.Remote(), tmp+":"+f.branchRef(p.BatchID))
+	_ = f.ws.Git.DeleteRef(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: push branch: %w", p.BatchID, err)
+	}
+	pr, _, err := f.client.PullRequests.Create(ctx, f.owner, f.repo, &gh.NewPullRequest{
+		Title: gh.String(p.Title), Head: gh.String(forge.BranchPrefix + p.BatchID),
+		Base: gh.String(f.ws.Branch()), Body: gh.String(p.Body),
+	})
+	if err != nil {
+		_ = f.ws.Git.Push(ctx, f.ws.Remote(), ":"+f.branchRef(p.BatchID))
+		return nil, fmt.Errorf("open %s: create pull request: %w", p.BatchID, err)
+	}
+	n := pr.GetNumber()
+	if len(p.Labels) > 0 {
+		if _, _, err := f.client.Issues.AddLabelsToIssue(ctx, f.owner, f.repo, n, p.Labels); err != nil {
+			return nil, fmt.Errorf("open %s: label pull request #%d: %w", p.BatchID, n, err)
+		}
+	}
+	if req := reviewersRequest(p.Reviewers, p.Author); len(req.Reviewers)+len(req.TeamReviewers) > 0 {
+		if _, _, err := f.client.PullRequests.RequestReviewers(ctx, f.owner, f.repo, n, req); err != nil {
+			return nil, fmt.Errorf("open %s: request reviewers on #%d: %w", p.BatchID, n, err)
+		}
+	}
+	_ = f.ws.Git.SetRef(f.trackingRef(p.BatchID), head)
+	return &forge.Open{
+		BatchID: p.BatchID, Branch: forge.BranchPrefix + p.BatchID, PullRequest: n, URL: pr.GetHTMLURL(),
+		Head: head.String(), Base: base.String(), Author: pr.GetUser().GetLogin(), Created: p.At,
+		Files: []string{p.Path}, Path: p.Path, Content: p.Content,
+	}, nil
+}
+
+// reviewersRequest splits policy reviewers into people and teams
+// ("org/team"), leaving out the author, whom GitHub refuses (422).
+func reviewersRequest(names []string, author string) gh.ReviewersRequest {
+	var req gh.ReviewersRequest
+	for _, n := range names {
+		if _, team, ok := strings.Cut(n, "/"); ok {
+			req.TeamReviewers = append(req.TeamReviewers, team)
+		} else if !strings.EqualFold(n, author) {
+			req.Reviewers = append(req.Reviewers, n)
+		}
+	}
+	return req
+}
+
+// List returns the open crmops pull requests.
+func (f *Forge) List(ctx context.Context) ([]*forge.Open, error) {
+	prs, err := f.pulls(ctx, "open", "")
+	if err != nil {
+		return nil, err
+	}
+	var out []*forge.Open
+	for _, pr := range prs {
+		o, err := f.describe(ctx, pr)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// pulls lists crmops pull requests in state (open, closed), optionally for
+// one batch, following pagination.
+func (f *Forge) pulls(ctx context.Context, state, id string) ([]*gh.PullRequest, error) {
+	opts := &gh.PullRequestListOptions{State: state, Base: f.ws.Branch(), ListOptions: gh.ListOptions{PerPage: 100}}
+	if id != "" {
+		opts.Head = f.owner + ":" + forge.BranchPrefix + id
+	}
+	var out []*gh.PullRequest
+	for {
+		prs, resp, err := f.client.PullRequests.List(ctx, f.owner, f.repo, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list pull requests: %w", err)
+		}
+		for _, pr := range prs {
+			if strings.HasPrefix(pr.GetHead().GetRef(), forge.BranchPrefix) {
+				out = append(out, pr)
+			}
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// describe reads a pull request: its files from the API, its batch file
+// from git (fetching the head when it is not here yet, as for forks).
+func (f *Forge) describe(ctx context.Context, pr *gh.PullRequest) (*forge.Open, error) {
+	n := pr.GetNumber()
+	id := strings.TrimPrefix(pr.GetHead().GetRef(), forge.BranchPrefix)
+	head := plumbing.NewHash(pr.GetHead().GetSHA())
+	if _, err := f.ws.Git.CommitInfo(head); err != nil {
+		ref := fmt.Sprintf("refs/crmops-pr/%d", n)
+		if err := f.ws.Git.Fetch(ctx, f.ws.Remote(), fmt.Sprintf("+refs/pull/%d/head:%s", n, ref)); err != nil {
+			return nil, fmt.Errorf("pull request #%d: fetch its head: %w", n, err)
+		}
+	}
+	files, err := f.files(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	path := batch.Path(id)
+	for _, p := range files {
+		if batch.IsBatchFile(p) && strings.HasPrefix(p, batch.Dir+"/") && batch.IDFromPath(p) == id {
+			path = p
+		}
+	}
+	content, err := f.ws.Git.ReadFile(head, path)
+	if err != nil {
+		return nil, fmt.Errorf("pull request #%d: %w", n, err)
+	}
+	base, err := f.ws.Git.Ref(f.ws.RemoteRef())
+	if err != nil {
+		return nil, err
+	}
+	return &forge.Open{
+		BatchID: id, Branch: pr.GetHead().GetRef(), PullRequest: n, URL: pr.GetHTMLURL(),
+		Head: head.String(), Base: base.String(), Author: pr.GetUser().GetLogin(), Created: pr.GetCreatedAt().Time,
+		Files: files, Path: path, Content: content, FromFork: f.fromFork(pr),
+	}, nil
+}
+
+func (f *Forge) fromFork(pr *gh.PullRequest) bool {
+	return !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), f.owner+"/"+f.repo)
+}
+
+func (f *Forge) files(ctx context.Context, n int) ([]string, error) {
+	opts := &gh.ListOptions{PerPage: 100}
+	var out []string
+	for {
+		files, resp, err := f.client.PullRequests.ListFiles(ctx, f.owner, f.repo, n, opts)
+		if err != nil {
+			return nil, fmt.Errorf("files of pull request #%d: %w", n, err)
+		}
+		for _, file := range files {
+			out = append(out, file.GetFilename())
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// Get returns the open pull request of batch id.
+func (f *Forge) Get(ctx context.Context, id string) (*forge.Open, error) {
+	prs, err := f.pulls(ctx, "open", id)
+	if err != nil {
+		return nil, err
+	}
+	if len(prs) == 0 {
+		return nil, fmt.Errorf("%s: %w", id, forge.ErrNoProposal)
+	}
+	return f.describe(ctx, prs[0])
+}
+
+// Approvals counts, per reviewer other than the author, the latest review
+// that changes the verdict, when it approves exactly the head commit and the
+// reviewer can still write to the repository.
+func (f *Forge) Approvals(ctx context.Context, o *forge.Open) ([]forge.Approval, error) {
+	return f.approvals(ctx, o.PullRequest, o.Head, o.Author)
+}
+
+func (f *Forge) approvals(ctx context.Context, n int, head, author string) ([]forge.Approval, error) {
+	latest := map[string]*gh.PullRequestReview{}
+	var order []string
+	opts := &gh.ListOptions{PerPage: 100}
+	for {
+		reviews, resp, err := f.client.PullRequests.ListReviews(ctx, f.owner, f.repo, n, opts)
+		if err != nil {
+			return nil, fmt.Errorf("reviews of pull request #%d: %w", n, err)
+		}
+		for _, r := range reviews {
+			switch r.GetState() {
+			case "APPROVED", "CHANGES_REQUESTED", "DISMISSED":
+			default:
+				continue // a comment does not withdraw an approval
+			}
+			login := r.GetUser().GetLogin()
+			if _, seen := latest[login]; !seen {
+				order = append(order, login)
+			}
+			latest[login] = r
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	var out []forge.Approval
+	for _, login := range order {
+		r := latest[login]
+		if r.GetState() != "APPROVED" || r.GetCommitID() != head || strings.EqualFold(login, author) {
+			continue
+		}
+		perm, _, err := f.client.Repositories.GetPermissionLevel(ctx, f.owner, f.repo, login)
+		if err != nil {
+			return nil, fmt.Errorf("permission of %s: %w", login, err)
+		}
+		switch perm.GetPermission() {
+		case "admin", "maintain", "write":
+			out = append(out, forge.Approval{Login: login, Head: head, At: r.GetSubmittedAt().Time})
+		}
+	}
+	return out, nil
+}
+
+// Approve submits an approving review of the head as the token's user
+// (GitHub refuses the author's own approval with 422).
+func (f *Forge) Approve(ctx context.Context, o *forge.Open, login string, at time.Time) error {
+	_, _, err := f.client.PullRequests.CreateReview(ctx, f.owner, f.repo, o.PullRequest, &gh.PullRequestReviewRequest{
+		CommitID: gh.String(o.Head), Event: gh.String("APPROVE"),
+	})
+	if err != nil {
+		var er *gh.ErrorResponse
+		if errors.As(err, &er) && er.Response.StatusCode == http.StatusUnprocessableEntity {
+			return fmt.Errorf("approve #%d: %w (%s)", o.PullRequest, forge.ErrSelfReview, er.Message)
+		}
+		return fmt.Errorf("approve #%d: %w", o.PullRequest, err)
+	}
+	return nil
+}
+
+// Close comments the reason and closes the pull request.
+func (f *Forge) Close(ctx context.Context, o *forge.Open, login, reason string, at time.Time) error {
+	if reason != "" {
+		body := fmt.Sprintf("Rejected by %s: %s", login, reason)
+		if _, _, err := f.client.Issues.CreateComment(ctx, f.owner, f.repo, o.PullRequest, &gh.IssueComment{Body: gh.String(body)}); err != nil {
+			return fmt.Errorf("close #%d: %w", o.PullRequest, err)
+		}
+	}
+	if _, _, err := f.client.PullRequests.Edit(ctx, f.owner, f.repo, o.PullRequest, &gh.PullRequest{State: gh.String("closed")}); err != nil {
+		return fmt.Errorf("close #%d: %w", o.PullRequest, err)
+	}
+	return nil
+}
+
+// Merge merges the pull request at exactly the evaluated head (GitHub
+// refuses with 409 if the head moved) after checking the base has not moved
+// since the policy was read.
+func (f *Forge) Merge(ctx context.Context, o *forge.Open, m forge.Merge) (string, error) {
+	pr, err := f.mergeable(ctx, o.PullRequest)
+	if err != nil {
+		return "", err
+	}
+	if pr.GetHead().GetSHA() != m.Head {
+		return "", fmt.Errorf("merge #%d: head: %w", o.PullRequest, forge.ErrMoved)
+	}
+	if base := pr.GetBase().GetSHA(); base != "" && base != m.Base {
+		return "", fmt.Errorf("merge #%d: base: %w", o.PullRequest, forge.ErrMoved)
+	}
+	var lines []string
+	for _, t := range m.Trailers {
+		lines = append(lines, t[0]+": "+t[1])
+	}
+	res, _, err := f.client.PullRequests.Merge(ctx, f.owner, f.repo, o.PullRequest, strings.Join(lines, "\n")+"\n",
+		&gh.PullRequestOptions{CommitTitle: m.Title, SHA: m.Head, MergeMethod: "merge"})
+	if err != nil {
+		var er *gh.ErrorResponse
+		if errors.As(err, &er) {
+			switch er.Response.StatusCode {
+			case http.StatusConflict:
+				return "", fmt.Errorf("merge #%d: %w (%s)", o.PullRequest, forge.ErrMoved, er.Message)
+			case http.StatusMethodNotAllowed:
+				return "", fmt.Errorf("merge #%d: GitHub will not merge it: %s", o.PullRequest, er.Message)
+			}
+		}
+		return "", fmt.Errorf("merge #%d: %w", o.PullRequest, err)
+	}
+	if _, err := f.client.Git.DeleteRef(ctx, f.owner, f.repo, "heads/"+o.Branch); err != nil {
+		return res.GetSHA(), fmt.Errorf("merge #%d: merged, but deleting the branch failed: %w", o.PullRequest, err)
+	}
+	_ = f.ws.Git.DeleteRef(f.trackingRef(o.BatchID))
+	return res.GetSHA(), nil
+}
+
+// mergeable reads the pull request until GitHub has computed whether it can
+// be merged: the field is null while that runs in the background.
+func (f *Forge) mergeable(ctx context.Context, n int) (*gh.PullRequest, error) {
+	deadline := time.Now().Add(f.MergeableWait)
+	for wait := 250 * time.Millisecond; ; wait *= 2 {
+		pr, _, err := f.client.PullRequests.Get(ctx, f.owner, f.repo, n)
+		if err != nil {
+			return nil, fmt.Errorf("pull request #%d: %w", n, err)
+		}
+		if pr.GetState() != "open" {
+			return nil, fmt.Errorf("pull request #%d is %s", n, pr.GetState())
+		}
+		if pr.Mergeable != nil {
+			if !pr.GetMergeable() {
+				return nil, fmt.Errorf("pull request #%d cannot be merged (%s)", n, pr.GetMergeableState())
+			}
+			return pr, nil
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return nil, fmt.Errorf("pull request #%d: GitHub has not computed whether it is mergeable; try again", n)
+		}
+		if err := f.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// MergedBy finds the merged pull request of the batch and reads its
+// evidence from GitHub: who opened it, the reviews of the merged head. The
+// decision is what that evidence supports; apply checks it against the
+// base branch's policy.
+func (f *Forge) MergedBy(ctx context.Context, id, path string, created time.Time) (*forge.Merged, error) {
+	prs, err := f.pulls(ctx, "closed", id)
+	if err != nil {
+		return nil, err
+	}
+	for _, pr := range prs {
+		if pr.MergedAt == nil || pr.GetMergeCommitSHA() == "" {
+			continue
+		}
+		merge := plumbing.NewHash(pr.GetMergeCommitSHA())
+		c, err := f.ws.Git.CommitInfo(merge)
+		if err != nil {
+			return nil, fmt.Errorf("merge commit of #%d: %w", pr.GetNumber(), err)
+		}
+		head := pr.GetHead().GetSHA()
+		if len(c.Parents) != 2 || c.Parents[1].String() != head {
+			// A squash or rebase merge leaves no reviewed head on main.
+			return &forge.Merged{}, nil
+		}
+		files, err := f.ws.Git.ChangedPaths(c.Parents[0], merge)
+		if err != nil {
+			return nil, err
+		}
+		author := pr.GetUser().GetLogin()
+		approvals, err := f.approvals(ctx, pr.GetNumber(), head, author)
+		if err != nil {
+			return nil, err
+		}
+		decision := batch.ModeAuto
+		if len(approvals) > 0 {
+			decision = batch.ModeApproved
+		}
+		return &forge.Merged{
+			MergeCommit: merge.String(), Base: c.Parents[0].String(), Head: head, PullRequest: pr.GetNumber(),
+			Author: author, Decision: decision, Approvals: approvals, Files: files, FromFork: f.fromFork(pr),
+		}, nil
+	}
+	return &forge.Merged{}, nil
+}
+
+// ClosedUnmerged returns crmops pull requests closed without merging, with
+// who closed them, so their rejection can be recorded on the base branch.
+func (f *Forge) ClosedUnmerged(ctx context.Context) ([]forge.Closed, error) {
+	prs, err := f.pulls(ctx, "closed", "")
+	if err != nil {
+		return nil, err
+	}
+	var out []forge.Closed
+	for _, pr := range prs {
+		if pr.MergedAt != nil {
+			continue
+		}
+		o, err := f.describe(ctx, pr)
+		if err != nil {
+			return nil, err
+		}
+		issue, _, err := f.client.Issues.Get(ctx, f.owner, f.repo, pr.GetNumber())
+		if err != nil {
+			return nil, fmt.Errorf("pull request #%d: %w", pr.GetNumber(), err)
+		}
+		by := issue.GetClosedBy().GetLogin()
+		if by == "" {
+			by = "unknown"
+		}
+		out = append(out, forge.Closed{Open: o, By: by, At: pr.GetClosedAt().Time})
+	}
+	return out, nil
+}
