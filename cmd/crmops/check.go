@@ -12,6 +12,7 @@ import (
 	"github.com/crmops/crmops/internal/check"
 	"github.com/crmops/crmops/internal/gitrepo"
 	"github.com/crmops/crmops/internal/policy"
+	"github.com/crmops/crmops/internal/workflows"
 	"github.com/crmops/crmops/internal/workspace"
 )
 
@@ -26,7 +27,7 @@ func newCheckCmd(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pol, err := checkPolicy(ws, policyFile)
+			pol, err := checkPolicy(ws, policyFile, f.getenv("GITHUB_BASE_REF"))
 			if err != nil {
 				return err
 			}
@@ -39,6 +40,7 @@ func newCheckCmd(f *factory) *cobra.Command {
 				return err
 			}
 			rows := check.Files(ws.Dir, files, pol)
+			inActions := workflows.InActions(f.getenv)
 			failed := 0
 			for _, r := range rows {
 				if r.Failed() {
@@ -53,6 +55,14 @@ func newCheckCmd(f *factory) *cobra.Command {
 					return err
 				}
 			} else {
+				// In GitHub Actions, the rows quote pull-request files (an error
+				// can carry a YAML key with a newline in it): the runner must not
+				// read them as workflow commands.
+				token := ""
+				if inActions {
+					token = workflows.NewToken()
+					fmt.Fprintln(f.out, workflows.StopCommands(token))
+				}
 				for _, r := range rows {
 					switch {
 					case r.Error != "":
@@ -62,7 +72,11 @@ func newCheckCmd(f *factory) *cobra.Command {
 					}
 				}
 				fmt.Fprintf(f.out, "%d file(s), %d row(s), %d invalid or denied\n", len(files), len(rows), failed)
+				if inActions {
+					fmt.Fprintln(f.out, workflows.ResumeCommands(token))
+				}
 			}
+			githubReport(f, rows, inActions, asJSON)
 			if failed > 0 {
 				return &exitCodeError{code: exitInvalid}
 			}
@@ -74,16 +88,48 @@ func newCheckCmd(f *factory) *cobra.Command {
 	return cmd
 }
 
+// githubReport annotates the failed rows in a GitHub Actions step (on
+// stderr with --json, so stdout stays JSON) and appends a table of all rows
+// to the job summary when GITHUB_STEP_SUMMARY names a file. A summary that
+// cannot be written is a warning: it must not change check's verdict.
+func githubReport(f *factory, rows []check.Row, inActions, asJSON bool) {
+	if inActions {
+		w := f.out
+		if asJSON {
+			w = f.err
+		}
+		for _, a := range workflows.Annotations(rows) {
+			fmt.Fprintln(w, a)
+		}
+	}
+	if path := f.getenv("GITHUB_STEP_SUMMARY"); path != "" {
+		if err := workflows.AppendSummary(path, workflows.SummaryMarkdown(rows)); err != nil {
+			fmt.Fprintln(f.err, "crmops: warning: "+err.Error())
+		}
+	}
+}
+
 // checkPolicy is the policy of the base branch, as last fetched: a pull
 // request must not be judged by the policy it brings along. Without a base
 // branch yet, the checkout's policy is used.
-func checkPolicy(ws *workspace.Workspace, file string) (*policy.Policy, error) {
+func checkPolicy(ws *workspace.Workspace, file, prBase string) (*policy.Policy, error) {
 	if file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("check: %w", err)
 		}
 		return policy.Load(file, data)
+	}
+	if prBase != "" {
+		// In a pull request's check the only acceptable policy is the base
+		// branch's: the checkout holds the policy the pull request brings.
+		ref := "refs/remotes/" + ws.Remote() + "/" + prBase
+		h, err := ws.Git.Ref(ref)
+		if err != nil {
+			return nil, fmt.Errorf("check: the base branch's policy is needed and %s is missing (fetch it: git fetch origin %s:%s): %w", ref, prBase, ref, err)
+		}
+		pol, _, err := ws.PolicyAt(h)
+		return pol, err
 	}
 	for _, ref := range []string{ws.RemoteRef(), gitrepo.BranchRef(ws.Branch())} {
 		h, err := ws.Git.Ref(ref)
