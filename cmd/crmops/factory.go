@@ -123,8 +123,15 @@ func (f *factory) login(flag string) (string, error) {
 	return "", errors.New("who are you? pass --as LOGIN or set CRMOPS_LOGIN")
 }
 
-// version is the module version this binary was built from.
+// buildVersion is set at link time (-ldflags "-X main.buildVersion=v1.2.0")
+// by builds that know their version, such as the GitHub Action.
+var buildVersion string
+
+// version is the version this binary was built from.
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
