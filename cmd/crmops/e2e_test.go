@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	gh "github.com/google/go-github/v62/github"
+
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/forge"
+	"github.com/crmops/crmops/internal/forge/github/githubtest"
 )
 
 const contactsCSV = `id,email,firstname,lastname,jobtitle,owner,email_status
@@ -46,11 +50,18 @@ const fillChange = `  - id: c1
     trigger: import
 `
 
-func TestTheWholeLoopAsAUserRunsIt(t *testing.T) {
+func TestTheWholeLoopOnTheLocalForge(t *testing.T) { testWholeLoop(t, "local") }
+
+// The same loop with forge: github, against an in-process GitHub API double
+// backed by the same kind of bare repository.
+func TestTheWholeLoopOnGitHub(t *testing.T) { testWholeLoop(t, "github") }
+
+func testWholeLoop(t *testing.T, forgeKind string) {
 	h := newHarness(t)
+	h.forge = forgeKind
 	h.env["CRMOPS_LOGIN"] = "" // every approval names its reviewer explicitly
 
-	h.ok("", "init", h.dir)
+	h.initRepo()
 	csv := filepath.Join(t.TempDir(), "contacts.csv")
 	if err := os.WriteFile(csv, []byte(contactsCSV), 0o644); err != nil {
 		t.Fatal(err)
@@ -128,13 +139,13 @@ func TestTheWholeLoopAsAUserRunsIt(t *testing.T) {
 	})
 
 	t.Run("the author cannot approve and an unapproved review batch is not merged", func(t *testing.T) {
-		h.expect(exitError, "", []string{"review", "approve", overwrite.Batch, "--as", "crmops"}, "cannot review")
-		h.expect(exitError, "", []string{"merge", overwrite.Batch, "--as", "bob"}, "needs 1 approval")
+		h.expectAs(h.bot(), exitError, []string{"review", "approve", overwrite.Batch}, "cannot review")
+		h.expectAs("bob", exitError, []string{"merge", overwrite.Batch}, "needs 1 approval")
 	})
 
 	t.Run("an approved batch merges, applies, and its receipt names the approver", func(t *testing.T) {
-		h.expect(0, "", []string{"review", "approve", overwrite.Batch, "--as", "alice"}, "can be merged")
-		h.expect(0, "", []string{"merge", overwrite.Batch, "--as", "bob"}, "approved")
+		h.expectAs("alice", 0, []string{"review", "approve", overwrite.Batch}, "can be merged")
+		h.expectAs("bob", 0, []string{"merge", overwrite.Batch}, "approved")
 		h.ok("", "apply")
 		if got := h.field("contacts", "1002", "jobtitle"); got != "Chief Technology Officer" {
 			t.Errorf("contacts/1002 jobtitle = %q after approved apply", got)
@@ -146,13 +157,13 @@ func TestTheWholeLoopAsAUserRunsIt(t *testing.T) {
 	})
 
 	t.Run("an approval given before the batch was modified does not count", func(t *testing.T) {
-		h.ok("", "review", "approve", dedupe.Batch, "--as", "alice")
+		h.expectAs("alice", 0, []string{"review", "approve", dedupe.Batch})
 		branch := forge.BranchPrefix + dedupe.Batch
 		edited := strings.Replace(readBranchFile(t, h, dedupe.Batch), "same email ignoring case", "same email, case differs", 1)
 		h.pushBranch(branch, "carol", map[string]string{batch.Path(dedupe.Batch): edited})
-		h.expect(exitError, "", []string{"merge", dedupe.Batch, "--as", "bob"}, "needs 1 approval")
-		h.ok("", "review", "approve", dedupe.Batch, "--as", "alice")
-		h.ok("", "merge", dedupe.Batch, "--as", "bob")
+		h.expectAs("bob", exitError, []string{"merge", dedupe.Batch}, "needs 1 approval")
+		h.expectAs("alice", 0, []string{"review", "approve", dedupe.Batch})
+		h.expectAs("bob", 0, []string{"merge", dedupe.Batch})
 		h.ok("", "apply")
 		if got := h.field("contacts", "1005", "merged_into"); got != "1004" {
 			t.Errorf("contacts/1005 merged_into = %q, want 1004", got)
@@ -163,7 +174,7 @@ func TestTheWholeLoopAsAUserRunsIt(t *testing.T) {
 	})
 
 	t.Run("a rejected change is recorded and not proposed again", func(t *testing.T) {
-		h.ok("", "review", "reject", owner.Batch, "--as", "alice", "--reason", "o-2 is back from leave")
+		h.expectAs("alice", 0, []string{"review", "reject", owner.Batch, "--reason", "o-2 is back from leave"})
 		if _, err := os.Stat(filepath.Join(h.dir, batch.RejectionPath(batch.Path(owner.Batch)))); err != nil {
 			t.Fatalf("no rejection record: %v", err)
 		}
@@ -204,7 +215,10 @@ func TestTheWholeLoopAsAUserRunsIt(t *testing.T) {
 		head := h.pushBranch("crmops/"+id, "mallory", map[string]string{batch.Path(id): batchFile(id, overwriteChange)})
 		msg := fmt.Sprintf("Merge batch %s\n\nCrmops-Batch: %s\nCrmops-Decision: approved\nApproved-by: alice\n", id, id)
 		h.pushToMain(msg, map[string]string{batch.Path(id): batchFile(id, overwriteChange)}, head)
-		h.expect(exitProblem, "", []string{"apply"}, "needs 1 approval")
+		// Locally the forged merge is found and its missing reviews refused;
+		// on GitHub no pull request merged it at all.
+		want := map[string]string{"local": "needs 1 approval", "github": "no approval evidence"}[h.forge]
+		h.expect(exitProblem, "", []string{"apply"}, want)
 		if h.receipt(id).Approval.Mode != batch.ModeRefused {
 			t.Error("a forged approval was accepted")
 		}
@@ -247,7 +261,8 @@ func TestTheWholeLoopAsAUserRunsIt(t *testing.T) {
 			batch.Path(id):          batchFile(id, fillChange),
 			"policies/default.yaml": "version: 1\ndefault: auto\n",
 		})
-		h.expect(exitError, "", []string{"merge", id, "--as", "bob"}, "outside proposals/")
+		h.openPullRequest("mallory", "crmops/"+id)
+		h.expectAs("bob", exitError, []string{"merge", id}, "outside proposals/")
 	})
 
 	t.Run("audit tells who decided what, from git alone", func(t *testing.T) {
@@ -293,6 +308,10 @@ func TestTheWholeLoopAsAUserRunsIt(t *testing.T) {
 		h.expect(exitUsage, "", []string{"no-such-command"}, "unknown command")
 	})
 
+	if h.forge == "github" {
+		gitHubTrustBoundaries(t, h)
+	}
+
 	t.Run("a policy that auto-merges duplicates is refused", func(t *testing.T) {
 		bad := strings.Replace(readFile(t, filepath.Join(h.dir, "policies/default.yaml")),
 			"    when: {kind: dedupe}\n    decision: review", "    when: {kind: dedupe}\n    decision: auto", 1)
@@ -333,7 +352,7 @@ func lineOf(lines, contains string) string {
 	return ""
 }
 
-func readFile(t *testing.T, p string) string {
+func readFile(t testing.TB, p string) string {
 	t.Helper()
 	data, err := os.ReadFile(p)
 	if err != nil {
@@ -354,4 +373,71 @@ func readBranchFile(t *testing.T, h *harness, id string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// openPullRequest opens a pull request for branch on the GitHub double as
+// login; on the local forge a pushed crmops/ branch is already a proposal.
+func (h *harness) openPullRequest(login, branch string) int {
+	h.t.Helper()
+	if h.forge != "github" {
+		return 0
+	}
+	pr, _, err := h.gh.Client("tok-"+login).PullRequests.Create(context.Background(), "acme", "crm-changes",
+		&gh.NewPullRequest{Title: gh.String("batch"), Head: gh.String(branch), Base: gh.String("main")})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return pr.GetNumber()
+}
+
+// gitHubTrustBoundaries are the GitHub-only guards of issue 3: evidence
+// comes from GitHub's reviews, never from what a pull request's author
+// wrote, and forks are never trusted for auto.
+func gitHubTrustBoundaries(t *testing.T, h *harness) {
+	t.Run("an Approved-by trailer forged in a pull request's commit is ignored", func(t *testing.T) {
+		id := "20261124T093000Z-trailer-111111"
+		overwrite := strings.NewReplacer(`before: ""`, `before: "+1 555 0199"`).Replace(fillChange)
+		msg := fmt.Sprintf("Propose %s\n\nCrmops-Batch: %s\nCrmops-Decision: approved\nApproved-by: alice\n", id, id)
+		h.pushBranchMessage("crmops/"+id, "mallory", msg, map[string]string{batch.Path(id): batchFile(id, overwrite)})
+		n := h.openPullRequest("mallory", "crmops/"+id)
+		// Someone with write access merges it in GitHub, around crmops.
+		_, _, err := h.gh.Client("tok-bob").PullRequests.Merge(context.Background(), "acme", "crm-changes", n,
+			"Approved-by: alice\nCrmops-Decision: approved", &gh.PullRequestOptions{MergeMethod: "merge"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.expect(exitProblem, "", []string{"apply"}, "refused", "needs 1 approval")
+		if got := h.field("contacts", "1004", "phone"); got != "" {
+			t.Errorf("contacts/1004 phone = %q: the forged approval was trusted", got)
+		}
+	})
+
+	t.Run("a pull request from a fork is never auto-merged", func(t *testing.T) {
+		id := "20261124T094000Z-outside-222222"
+		head := h.pushBranch("forks/mallory", "mallory", map[string]string{batch.Path(id): batchFile(id, fillChange)})
+		n := h.gh.OpenForkPR(githubtest.ForkPR{Owner: "mallory", Branch: "crmops/" + id, Head: head, Title: "fill a phone"})
+		h.expectAs("bob", exitError, []string{"merge", fmt.Sprint(n)}, "a proposal from a fork is never merged automatically")
+		if h.gh.PR(n).Merged {
+			t.Error("the fork's pull request was merged")
+		}
+	})
+
+	t.Run("the author's own approval cannot be given on GitHub either", func(t *testing.T) {
+		prs, _, err := h.gh.Client("tok-alice").PullRequests.List(context.Background(), "acme", "crm-changes", &gh.PullRequestListOptions{State: "open"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pr *gh.PullRequest
+		for _, p := range prs {
+			if p.GetHead().GetRepo().GetFullName() == "acme/crm-changes" {
+				pr = p // batch ids name branches of this repository, never a fork's
+			}
+		}
+		if pr == nil {
+			t.Fatal("no open pull request from this repository")
+		}
+		author := pr.GetUser().GetLogin()
+		id := strings.TrimPrefix(pr.GetHead().GetRef(), "crmops/")
+		h.expectAs(author, exitError, []string{"review", "approve", id}, "cannot review")
+	})
 }

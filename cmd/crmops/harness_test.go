@@ -13,6 +13,7 @@ import (
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/crm/sqlite"
+	"github.com/crmops/crmops/internal/forge/github/githubtest"
 	"github.com/crmops/crmops/internal/gitrepo"
 	"github.com/crmops/crmops/internal/workspace"
 )
@@ -24,6 +25,10 @@ type harness struct {
 	dir   string
 	clock time.Time
 	env   map[string]string
+	// forge is "local" or "github"; with github, gh is the API double the
+	// repository's remote stands behind.
+	forge string
+	gh    *githubtest.Server
 }
 
 func newHarness(t testing.TB) *harness {
@@ -33,7 +38,69 @@ func newHarness(t testing.TB) *harness {
 		dir:   filepath.Join(t.TempDir(), "crm-changes"),
 		clock: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC),
 		env:   map[string]string{},
+		forge: "local",
 	}
+}
+
+// initRepo runs crmops init and, on the github forge, puts the repository
+// behind the GitHub API double: crmops.yaml says forge github, and every
+// command authenticates with the token of whoever runs it.
+func (h *harness) initRepo() {
+	h.t.Helper()
+	h.ok("", "init", h.dir)
+	if h.forge != "github" {
+		return
+	}
+	tokens := map[string]string{}
+	for _, login := range []string{"crmops-bot", "alice", "bob", "carol", "mallory"} {
+		tokens["tok-"+login] = login
+	}
+	h.gh = githubtest.New(h.t, githubtest.Options{
+		Owner: "acme", Repo: "crm-changes", BareRepo: filepath.Join(h.dir, workspace.LocalRemote),
+		DefaultBranch: "main", Tokens: tokens,
+		Now: func() time.Time { return time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC) },
+	})
+	cfg := strings.Replace(readFile(h.t, filepath.Join(h.dir, "crmops.yaml")), "  kind: local ", "  kind: github", 1)
+	h.pushToMain("use the GitHub forge\n", map[string]string{"crmops.yaml": cfg})
+	h.env["GITHUB_REPOSITORY"] = "acme/crm-changes"
+	h.env["GITHUB_API_URL"] = h.gh.URL()
+	h.env["GITHUB_TOKEN"] = "tok-crmops-bot"
+	h.ok("", "review", "list") // brings the checkout, and its crmops.yaml, up to date
+}
+
+// bot is the login proposals are opened as.
+func (h *harness) bot() string {
+	if h.forge == "github" {
+		return "crmops-bot"
+	}
+	return "crmops"
+}
+
+// runAs runs a command as login: --as on the local forge, login's token on
+// GitHub (where identity is the token's).
+func (h *harness) runAs(login, stdin string, argv ...string) result {
+	h.t.Helper()
+	if h.forge == "github" {
+		saved := h.env["GITHUB_TOKEN"]
+		h.env["GITHUB_TOKEN"] = "tok-" + login
+		defer func() { h.env["GITHUB_TOKEN"] = saved }()
+	}
+	return h.run(stdin, append(argv, "--as", login)...)
+}
+
+// expectAs is expect, run as login.
+func (h *harness) expectAs(login string, code int, argv []string, want ...string) result {
+	h.t.Helper()
+	r := h.runAs(login, "", argv...)
+	if r.code != code {
+		h.t.Fatalf("crmops %s as %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(argv, " "), login, r.code, code, r.out, r.err)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.out+r.err, w) {
+			h.t.Errorf("crmops %s as %s: output lacks %q\nstdout: %s\nstderr: %s", strings.Join(argv, " "), login, w, r.out, r.err)
+		}
+	}
+	return r
 }
 
 type result struct {
@@ -183,6 +250,12 @@ func (h *harness) pushToMain(message string, files map[string]string, parents ..
 // branch from main), as a reviewer editing the pull request would.
 func (h *harness) pushBranch(branch, author string, files map[string]string) gitrepo.Hash {
 	h.t.Helper()
+	return h.pushBranchMessage(branch, author, "edit "+branch+"\n", files)
+}
+
+// pushBranchMessage is pushBranch with the commit message given.
+func (h *harness) pushBranchMessage(branch, author, message string, files map[string]string) gitrepo.Hash {
+	h.t.Helper()
 	ws := h.workspace()
 	ctx := context.Background()
 	base, err := ws.Sync(ctx)
@@ -198,7 +271,7 @@ func (h *harness) pushBranch(branch, author string, files map[string]string) git
 	}
 	who := gitrepo.Identity{Name: author, Email: author + "@example.com", When: h.clock}
 	c, err := ws.Git.CommitTree(gitrepo.CommitOptions{
-		Base: base, Parents: []gitrepo.Hash{base}, Files: content, Message: "edit " + branch + "\n", Author: who, Committer: who,
+		Base: base, Parents: []gitrepo.Hash{base}, Files: content, Message: message, Author: who, Committer: who,
 	})
 	if err != nil {
 		h.t.Fatal(err)

@@ -248,7 +248,7 @@ func newMergeCmd(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := svc.Merge(cmd.Context(), o.BatchID, login)
+			res, err := svc.Merge(cmd.Context(), o, login)
 			if err != nil {
 				return err
 			}

@@ -91,11 +91,12 @@ func (r *Runner) Run(ctx context.Context, source string, changes []batch.Change,
 			res.Outcomes = append(res.Outcomes, out)
 			continue
 		}
-		if err := r.open(ctx, p, &out); err != nil {
+		o, err := r.open(ctx, p, &out)
+		if err != nil {
 			return res, err
 		}
 		if p.Verdict.Decision == policy.Auto && !opts.NoMerge {
-			m, err := r.Review.Merge(ctx, p.Batch.ID, r.Author)
+			m, err := r.Review.Merge(ctx, o, r.Author)
 			switch {
 			case errors.Is(err, review.ErrBlocked):
 				out.Blocked = err.Error()
@@ -110,10 +111,10 @@ func (r *Runner) Run(ctx context.Context, source string, changes []batch.Change,
 	return res, nil
 }
 
-func (r *Runner) open(ctx context.Context, p Planned, out *Outcome) error {
+func (r *Runner) open(ctx context.Context, p Planned, out *Outcome) (*forge.Open, error) {
 	content, err := batch.Encode(p.Batch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	labels := []string{"crmops", "crmops:" + string(p.Verdict.Decision)}
 	o, err := r.Forge.Open(ctx, forge.Proposal{
@@ -122,10 +123,10 @@ func (r *Runner) open(ctx context.Context, p Planned, out *Outcome) error {
 		Labels: labels, Reviewers: p.Verdict.Reviewers, At: r.Now(),
 	})
 	if err != nil {
-		return fmt.Errorf("propose %s: %w", p.Batch.ID, err)
+		return nil, fmt.Errorf("propose %s: %w", p.Batch.ID, err)
 	}
 	out.State, out.PullRequest, out.Branch = "open", o.PullRequest, o.Branch
-	return nil
+	return o, nil
 }
 
 // closedLister is a forge where proposals can be closed outside crmops

@@ -115,13 +115,16 @@ type MergeResult struct {
 	Commit     string
 }
 
-// Merge merges an open proposal if the policy and approvals allow it.
-func (s *Service) Merge(ctx context.Context, id, actor string) (*MergeResult, error) {
+// Merge merges an open proposal if the policy and approvals allow it. ref
+// is the proposal as first found; it is read again after every sync, by its
+// pull request number where it has one (a fork's branch is not this
+// repository's crmops/<id>).
+func (s *Service) Merge(ctx context.Context, ref *forge.Open, actor string) (*MergeResult, error) {
 	for attempt := 0; attempt < 5; attempt++ {
 		if _, err := s.WS.Sync(ctx); err != nil {
 			return nil, err
 		}
-		o, err := s.Forge.Get(ctx, id)
+		o, err := s.find(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -130,10 +133,10 @@ func (s *Service) Merge(ctx context.Context, id, actor string) (*MergeResult, er
 			return nil, err
 		}
 		if ev.Decision == "" {
-			return &MergeResult{Evaluation: ev}, fmt.Errorf("merge %s: %w: %s", id, ErrBlocked, ev.Blocked)
+			return &MergeResult{Evaluation: ev}, fmt.Errorf("merge %s: %w: %s", o.BatchID, ErrBlocked, ev.Blocked)
 		}
 		commit, err := s.Forge.Merge(ctx, o, forge.Merge{
-			Base: o.Base, Head: o.Head, Title: "Merge batch " + id + ": " + ev.Batch.Title,
+			Base: o.Base, Head: o.Head, Title: "Merge batch " + o.BatchID + ": " + ev.Batch.Title,
 			Trailers: Trailers(ev), At: s.Now(), Actor: actor,
 		})
 		if errors.Is(err, forge.ErrMoved) {
@@ -144,7 +147,24 @@ func (s *Service) Merge(ctx context.Context, id, actor string) (*MergeResult, er
 		}
 		return &MergeResult{Evaluation: ev, Commit: commit}, nil
 	}
-	return nil, fmt.Errorf("merge %s: the base branch kept moving; try again", id)
+	return nil, fmt.Errorf("merge %s: the base branch kept moving; try again", ref.BatchID)
+}
+
+// find reads a proposal again.
+func (s *Service) find(ctx context.Context, ref *forge.Open) (*forge.Open, error) {
+	if ref.PullRequest == 0 {
+		return s.Forge.Get(ctx, ref.BatchID)
+	}
+	opens, err := s.Forge.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range opens {
+		if o.PullRequest == ref.PullRequest {
+			return o, nil
+		}
+	}
+	return nil, fmt.Errorf("pull request #%d: %w", ref.PullRequest, forge.ErrNoProposal)
 }
 
 // Trailers are the audit facts a merge commit carries.

@@ -358,7 +358,13 @@ func (f *Forge) Merge(ctx context.Context, o *forge.Open, m forge.Merge) (string
 	if pr.GetHead().GetSHA() != m.Head {
 		return "", fmt.Errorf("merge #%d: head: %w", o.PullRequest, forge.ErrMoved)
 	}
-	if base := pr.GetBase().GetSHA(); base != "" && base != m.Base {
+	// pull.base.sha is not the base branch's live tip (GitHub refreshes it
+	// only when the head is pushed), so ask the remote itself.
+	tips, err := f.ws.Git.RemoteRefs(ctx, f.ws.Remote(), "refs/heads/"+f.ws.Branch())
+	if err != nil {
+		return "", fmt.Errorf("merge #%d: %w", o.PullRequest, err)
+	}
+	if tip := tips["refs/heads/"+f.ws.Branch()]; tip.String() != m.Base {
 		return "", fmt.Errorf("merge #%d: base: %w", o.PullRequest, forge.ErrMoved)
 	}
 	var lines []string
