@@ -44,7 +44,9 @@ func newCRMImportCmd(f *factory) *cobra.Command {
 			// Read the whole file before writing anything: a bad row must
 			// leave the CRM untouched.
 			var recs []crm.Record
-			err = csvio.Read(in, file, func(_ int, r crm.Record) error { recs = append(recs, r); return nil })
+			// ReadWith tells crmops' CSV from a HubSpot export by its header;
+			// the object settles HubSpot's ambiguous labels ("Company name").
+			err = csvio.ReadWith(in, file, csvio.ReadOptions{Object: object}, func(_ int, r crm.Record) error { recs = append(recs, r); return nil })
 			if err != nil {
 				return err
 			}

@@ -422,6 +422,31 @@ func gitHubTrustBoundaries(t *testing.T, h *harness) {
 		}
 	})
 
+	t.Run("a pull request closed in GitHub becomes a rejection record on main", func(t *testing.T) {
+		var open []proposed
+		h.jsonOut(&open, "", "review", "list", "--json")
+		if len(open) == 0 {
+			t.Fatal("no open proposal to close")
+		}
+		id := open[0].Batch
+		o, _, err := h.gh.Client("tok-alice").PullRequests.List(context.Background(), "acme", "crm-changes",
+			&gh.PullRequestListOptions{State: "open", Head: "acme:crmops/" + id})
+		if err != nil || len(o) != 1 {
+			t.Fatalf("pull request of %s: %v", id, err)
+		}
+		if _, _, err := h.gh.Client("tok-alice").PullRequests.Edit(context.Background(), "acme", "crm-changes", o[0].GetNumber(), &gh.PullRequest{State: gh.String("closed")}); err != nil {
+			t.Fatal(err)
+		}
+		h.propose("") // any run records what was closed since the last
+		rej, err := batch.DecodeRejection("r", []byte(readFile(t, filepath.Join(h.dir, batch.RejectionPath(batch.Path(id))))))
+		if err != nil {
+			t.Fatalf("no rejection record for the closed pull request: %v", err)
+		}
+		if rej.RejectedBy != "alice" || rej.PullRequest != o[0].GetNumber() || len(rej.Changes) == 0 {
+			t.Errorf("rejection %+v, want by alice for #%d with its changes", rej, o[0].GetNumber())
+		}
+	})
+
 	t.Run("the author's own approval cannot be given on GitHub either", func(t *testing.T) {
 		prs, _, err := h.gh.Client("tok-alice").PullRequests.List(context.Background(), "acme", "crm-changes", &gh.PullRequestListOptions{State: "open"})
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/crmops/crmops/internal/apply"
 	"github.com/crmops/crmops/internal/audit"
 	"github.com/crmops/crmops/internal/crm"
+	"github.com/crmops/crmops/internal/crm/hubspot"
 	"github.com/crmops/crmops/internal/crm/sqlite"
 	"github.com/crmops/crmops/internal/detect"
 	"github.com/crmops/crmops/internal/detect/detectors"
@@ -56,6 +57,12 @@ func (f *factory) connector(ws *workspace.Workspace) (crm.Connector, error) {
 	switch ws.Config.CRM.Kind {
 	case "sqlite":
 		return f.sqlite(ws)
+	case "hubspot":
+		c := ws.Config.CRM
+		return hubspot.New(hubspot.Config{
+			BaseURL: c.BaseURL, Token: f.getenv(c.TokenEnv), TokenEnv: c.TokenEnv,
+			Tier: c.Tier, RequestsPer10s: c.RequestsPer10s, HTTPClient: f.httpClient, Log: f.err,
+		})
 	default:
 		return nil, fmt.Errorf("crmops.yaml: crm.kind %q is not supported by this build yet", ws.Config.CRM.Kind)
 	}

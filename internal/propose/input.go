@@ -23,7 +23,11 @@ func ReadChanges(name string, r io.Reader) ([]batch.Change, error) {
 		return nil, fmt.Errorf("%s: input larger than %d bytes; split it", name, strictyaml.MaxSize)
 	}
 	var changes []batch.Change
-	if first := firstByte(data); first == '{' {
+	first := firstByte(data)
+	if first == 0 {
+		return nil, nil // blank input, or only comments: nothing to propose
+	}
+	if first == '{' {
 		changes, err = readJSONLines(name, data)
 	} else {
 		err = strictyaml.Decode(name, data, &changes)

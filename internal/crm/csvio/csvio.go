@@ -1,6 +1,7 @@
 // Package csvio reads and writes CRM records as CSV: a header row of field
 // names with a required "id" column, one record per row. It streams in both
-// directions and knows nothing about any particular CRM.
+// directions. It also reads HubSpot's CRM export format (see ReadOptions),
+// so that an export can be imported as it is.
 package csvio
 
 import (
@@ -30,7 +31,54 @@ const utf8BOM = "\uFEFF"
 // A line break inside a quoted cell reads as "\n" even if written as "\r\n".
 // Rows whose cells are all empty are skipped. An error from fn stops reading
 // and is returned with the line prefixed.
+//
+// A file without an "id" column but with HubSpot's "Record ID" column is
+// read as a HubSpot export (see ReadOptions). Read is ReadWith with the zero
+// ReadOptions.
 func Read(r io.Reader, name string, fn func(line int, rec crm.Record) error) error {
+	return ReadWith(r, name, ReadOptions{}, fn)
+}
+
+// Formats ReadWith understands.
+const (
+	// FormatCrmops is crmops's own: an "id" column and field names as
+	// headers, as Writer writes them.
+	FormatCrmops = "crmops"
+	// FormatHubSpot is HubSpot's CRM export: the id in "Record ID" and
+	// property labels ("First Name", "Lifecycle Stage") as headers.
+	FormatHubSpot = "hubspot"
+)
+
+// ReadOptions choose how ReadWith interprets a file.
+type ReadOptions struct {
+	// Format is FormatCrmops, FormatHubSpot, or "" to tell from the header:
+	// an "id" column means crmops, else a "Record ID" column means HubSpot.
+	//
+	// In a HubSpot export, headers are property labels. Known English
+	// labels become field names (HubSpotFieldName lists them); any other
+	// label becomes lower snake_case ("Favourite Colour" -> favourite_colour).
+	// Lifecycle stage labels become HubSpot's internal values ("Marketing
+	// Qualified Lead" -> marketingqualifiedlead); other values are kept as
+	// exported (owners, for instance, are exported by name, not id). Labels
+	// renamed in the account, or exported in another language, fall back to
+	// snake_case.
+	Format string
+	// Object is what the file holds (contacts, companies, deals, ...). A
+	// HubSpot export needs it where one label means different properties:
+	// "Company name" is a contact's company but a company's own name. Empty:
+	// guessed from the header (a "Company Domain Name" column without an
+	// "Email" column means companies, a "Deal Name" column deals, else
+	// contacts).
+	Object string
+}
+
+// ReadWith is Read with options.
+func ReadWith(r io.Reader, name string, opts ReadOptions, fn func(line int, rec crm.Record) error) error {
+	switch opts.Format {
+	case "", FormatCrmops, FormatHubSpot:
+	default:
+		return fmt.Errorf("%s: unknown CSV format %q (%s or %s)", name, opts.Format, FormatCrmops, FormatHubSpot)
+	}
 	br := bufio.NewReader(r)
 	if b, err := br.Peek(len(utf8BOM)); err == nil && string(b) == utf8BOM {
 		br.Discard(len(utf8BOM))
@@ -48,10 +96,11 @@ func Read(r io.Reader, name string, fn func(line int, rec crm.Record) error) err
 		return parseError(name, err)
 	}
 	headerLine, _ := cr.FieldPos(0)
-	columns, idCol, err := parseHeader(name, headerLine, header)
+	h, err := parseHeader(name, headerLine, header, opts)
 	if err != nil {
 		return err
 	}
+	columns := h.names
 
 	for {
 		row, err := cr.Read()
@@ -68,7 +117,7 @@ func Read(r io.Reader, name string, fn func(line int, rec crm.Record) error) err
 		if len(row) != len(columns) {
 			return fmt.Errorf("%s:%d: row has %d columns, header has %d", name, line, len(row), len(columns))
 		}
-		rec := crm.Record{ID: strings.TrimSpace(row[idCol]), Fields: make(map[string]string, len(columns)-1)}
+		rec := crm.Record{ID: strings.TrimSpace(row[h.idCol]), Fields: make(map[string]string, len(columns)-1)}
 		if rec.ID == "" {
 			return fmt.Errorf("%s:%d: empty id", name, line)
 		}
@@ -76,11 +125,15 @@ func Read(r io.Reader, name string, fn func(line int, rec crm.Record) error) err
 			// Invalid UTF-8 is usually a file saved in a legacy encoding;
 			// storing it would turn accents into replacement characters.
 			if !utf8.ValidString(value) {
-				return fmt.Errorf("%s:%d: column %q is not valid UTF-8; save the file as CSV UTF-8", name, line, columns[i])
+				return fmt.Errorf("%s:%d: column %q is not valid UTF-8; save the file as CSV UTF-8", name, line, h.labels[i])
 			}
-			if i != idCol && value != "" {
-				rec.Fields[columns[i]] = value
+			if i == h.idCol || value == "" {
+				continue
 			}
+			if conv := h.convert[i]; conv != nil {
+				value = conv(value)
+			}
+			rec.Fields[columns[i]] = value
 		}
 		if err := fn(line, rec); err != nil {
 			return fmt.Errorf("%s:%d: %w", name, line, err)
@@ -97,33 +150,80 @@ func blank(row []string) bool {
 	return true
 }
 
-// parseHeader checks the header row and returns its field names and the
-// index of the id column.
-func parseHeader(name string, line int, header []string) (columns []string, idCol int, err error) {
-	columns = make([]string, len(header))
-	seen := make(map[string]int, len(header))
-	idCol = -1
-	for i, h := range header {
-		h = strings.TrimSpace(h)
-		if !utf8.ValidString(h) {
-			return nil, 0, fmt.Errorf("%s:%d: header is not valid UTF-8; save the file as CSV UTF-8", name, line)
+// header is a parsed header row.
+type header struct {
+	names   []string // field name of each column
+	labels  []string // the column headers as written (trimmed)
+	idCol   int
+	convert []func(string) string // value conversion per column, or nil
+}
+
+// parseHeader checks the header row and works out each column's field name
+// and the id column.
+func parseHeader(name string, line int, row []string, opts ReadOptions) (*header, error) {
+	h := &header{names: make([]string, len(row)), labels: make([]string, len(row)),
+		convert: make([]func(string) string, len(row)), idCol: -1}
+	hubspotID := -1
+	for i, label := range row {
+		label = strings.TrimSpace(label)
+		if !utf8.ValidString(label) {
+			return nil, fmt.Errorf("%s:%d: header is not valid UTF-8; save the file as CSV UTF-8", name, line)
 		}
-		if h == "" {
-			return nil, 0, fmt.Errorf("%s:%d: column %d has no name", name, line, i+1)
+		if label == "" {
+			return nil, fmt.Errorf("%s:%d: column %d has no name", name, line, i+1)
 		}
-		if j, dup := seen[h]; dup {
-			return nil, 0, fmt.Errorf("%s:%d: duplicate column %q (columns %d and %d)", name, line, h, j+1, i+1)
+		h.labels[i] = label
+		if label == IDColumn && h.idCol < 0 {
+			h.idCol = i
 		}
-		seen[h] = i
-		columns[i] = h
-		if h == IDColumn {
-			idCol = i
+		if normLabel(label) == hubspotIDLabel && hubspotID < 0 {
+			hubspotID = i
 		}
 	}
-	if idCol < 0 {
-		return nil, 0, fmt.Errorf("%s: header has no %q column", name, IDColumn)
+	format := opts.Format
+	if format == "" {
+		format = FormatCrmops
+		if h.idCol < 0 && hubspotID >= 0 {
+			format = FormatHubSpot
+		}
 	}
-	return columns, idCol, nil
+	if format == FormatHubSpot {
+		if hubspotID < 0 {
+			return nil, fmt.Errorf("%s: header has no %q column, which HubSpot exports have", name, "Record ID")
+		}
+		h.idCol = -1
+		object := opts.Object
+		if object == "" {
+			object = guessObject(h.labels)
+		}
+		for i, label := range h.labels {
+			if i == hubspotID {
+				h.names[i], h.idCol = IDColumn, i
+				continue
+			}
+			field, conv, err := hubspotField(object, label)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: column %d: %w", name, line, i+1, err)
+			}
+			h.names[i], h.convert[i] = field, conv
+		}
+	} else {
+		copy(h.names, h.labels)
+	}
+	if h.idCol < 0 {
+		return nil, fmt.Errorf("%s: header has no %q column (HubSpot exports, with \"Record ID\", are read too)", name, IDColumn)
+	}
+	seen := make(map[string]int, len(row))
+	for i, field := range h.names {
+		if j, dup := seen[field]; dup {
+			if h.labels[i] != field || h.labels[j] != field {
+				return nil, fmt.Errorf("%s:%d: columns %d (%q) and %d (%q) are both field %q", name, line, j+1, h.labels[j], i+1, h.labels[i], field)
+			}
+			return nil, fmt.Errorf("%s:%d: duplicate column %q (columns %d and %d)", name, line, field, j+1, i+1)
+		}
+		seen[field] = i
+	}
+	return h, nil
 }
 
 // parseError puts the file name in front of encoding/csv's own position.

@@ -109,6 +109,9 @@ func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error)
 	}
 	err = f.ws.Git.Push(ctx, f.ws.Remote(), tmp+":"+f.branchRef(p.BatchID))
 	_ = f.ws.Git.DeleteRef(tmp)
+	if errors.Is(err, gitrepo.ErrRejected) {
+		return nil, fmt.Errorf("open %s: branch %s%s already exists on the remote (an earlier run may have opened it); nothing was changed", p.BatchID, forge.BranchPrefix, p.BatchID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: push branch: %w", p.BatchID, err)
 	}
