@@ -34,7 +34,10 @@ type Proposal struct {
 	Labels  []string
 	// Reviewers to request, from the policy rules that matched.
 	Reviewers []string
-	At        time.Time
+	// Status is the policy's verdict as a commit status on the head:
+	// success (auto), pending (waiting for review) or failure (denied).
+	Status, StatusDescription string
+	At                        time.Time
 }
 
 // Open is a proposal under review.

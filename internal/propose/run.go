@@ -117,10 +117,18 @@ func (r *Runner) open(ctx context.Context, p Planned, out *Outcome) (*forge.Open
 		return nil, err
 	}
 	labels := []string{"crmops", "crmops:" + string(p.Verdict.Decision)}
+	status, description := "success", "auto under "+strings.Join(p.Verdict.Rules, ", ")
+	switch p.Verdict.Decision {
+	case policy.Review:
+		status, description = "pending", fmt.Sprintf("needs %d approval(s): %s", p.Verdict.Approvals, strings.Join(p.Verdict.Rules, ", "))
+	case policy.Deny:
+		status, description = "failure", "denied: "+strings.Join(p.Verdict.Rules, ", ")
+	}
 	o, err := r.Forge.Open(ctx, forge.Proposal{
 		BatchID: p.Batch.ID, Path: batch.Path(p.Batch.ID), Content: content,
 		Title: p.Batch.Title, Body: review.Markdown(p.Batch, p.Verdict), Summary: Summary(p.Batch, p.Verdict), Author: r.Author,
 		Labels: labels, Reviewers: p.Verdict.Reviewers, At: r.Now(),
+		Status: status, StatusDescription: description,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("propose %s: %w", p.Batch.ID, err)

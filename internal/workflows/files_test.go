@@ -192,7 +192,7 @@ func TestLeastPermissions(t *testing.T) {
 		"detect.yml": {"contents": "write", "pull-requests": "write", "statuses": "write"},
 		"review.yml": {"contents": "write", "pull-requests": "write", "statuses": "write"},
 		"apply.yml":  {"contents": "write", "pull-requests": "read"},
-		"check.yml":  {"contents": "read", "pull-requests": "write", "statuses": "write"},
+		"check.yml":  {"contents": "read"},
 	}
 	for name, w := range loadWorkflows(t) {
 		t.Run(name, func(t *testing.T) {

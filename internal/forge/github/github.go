@@ -134,12 +134,33 @@ func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error)
 			return nil, fmt.Errorf("open %s: request reviewers on #%d: %w", p.BatchID, n, err)
 		}
 	}
+	if p.Status != "" {
+		// The verdict as a status check on the head: an auto decision is
+		// recorded by crmops, never as a fake approval.
+		_, _, err := f.client.Repositories.CreateStatus(ctx, f.owner, f.repo, head.String(), &gh.RepoStatus{
+			State: gh.String(p.Status), Context: gh.String(StatusContext), Description: gh.String(truncate(p.StatusDescription, 140)),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open %s: status on #%d: %w", p.BatchID, n, err)
+		}
+	}
 	_ = f.ws.Git.SetRef(f.trackingRef(p.BatchID), head)
 	return &forge.Open{
 		BatchID: p.BatchID, Branch: forge.BranchPrefix + p.BatchID, PullRequest: n, URL: pr.GetHTMLURL(),
 		Head: head.String(), Base: base.String(), Author: pr.GetUser().GetLogin(), Created: p.At,
 		Files: []string{p.Path}, Path: p.Path, Content: p.Content,
 	}, nil
+}
+
+// StatusContext names crmops' commit status, for branch protection rules.
+const StatusContext = "crmops/policy"
+
+// truncate keeps a status description within GitHub's 140 characters.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
 }
 
 // reviewersRequest splits policy reviewers into people and teams

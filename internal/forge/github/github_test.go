@@ -55,6 +55,7 @@ func proposal(id string) forge.Proposal {
 		BatchID: id, Path: "proposals/2026-11/" + id + ".yaml", Content: []byte("version: 1\nbatch: " + id + "\n"),
 		Title: "enrichment: 1 change", Body: "**crmops batch**", Author: "crmops-bot",
 		Labels: []string{"crmops", "crmops:review"}, Reviewers: []string{"alice", "acme/revops", "crmops-bot"},
+		Status: "pending", StatusDescription: "needs 1 approval(s): enrichment-overwrite",
 		At: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC),
 	}
 }
@@ -71,6 +72,9 @@ func TestOpenCreatesALabelledPullRequestAndRequestsThePolicysReviewers(t *testin
 	}
 	if strings.Join(pr.Labels, ",") != "crmops,crmops:review" {
 		t.Errorf("labels %v", pr.Labels)
+	}
+	if len(pr.Statuses) != 1 || pr.Statuses[0].State != "pending" || pr.Statuses[0].Context != github.StatusContext {
+		t.Errorf("statuses %+v, want the policy's pending verdict as %s", pr.Statuses, github.StatusContext)
 	}
 	// The author is never requested (GitHub answers 422); teams go as slugs.
 	if strings.Join(pr.RequestedReviewers, ",") != "alice" || strings.Join(pr.RequestedTeams, ",") != "revops" {
