@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/crm/csvio"
+	"github.com/crmops/crmops/internal/crm/sqlite"
 )
 
 func newCRMCmd(f *factory) *cobra.Command {
@@ -83,12 +84,12 @@ func newCRMGetCmd(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			db, err := f.sqlite(ws)
+			c, err := f.connector(ws)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			recs, err := db.Get(cmd.Context(), object, []string{id}, nil)
+			defer c.Close()
+			recs, err := c.Get(cmd.Context(), object, []string{id}, nil)
 			if err != nil {
 				return err
 			}
@@ -97,6 +98,11 @@ func newCRMGetCmd(f *factory) *cobra.Command {
 				return fmt.Errorf("%s/%s: %w", object, id, crm.ErrNotFound)
 			}
 			if history {
+				// Only the embedded CRM keeps a history crmops can read.
+				db, ok := c.(*sqlite.DB)
+				if !ok {
+					return fmt.Errorf("--history works on the embedded CRM; see the record's history in %s itself", ws.Config.CRM.Kind)
+				}
 				entries, err := db.History(cmd.Context(), object, id)
 				if err != nil {
 					return err

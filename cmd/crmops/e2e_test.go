@@ -50,23 +50,22 @@ const fillChange = `  - id: c1
     trigger: import
 `
 
-func TestTheWholeLoopOnTheLocalForge(t *testing.T) { testWholeLoop(t, "local") }
+func TestTheWholeLoopOnTheLocalForge(t *testing.T) { testWholeLoop(t, "local", "sqlite") }
 
 // The same loop with forge: github, against an in-process GitHub API double
 // backed by the same kind of bare repository.
-func TestTheWholeLoopOnGitHub(t *testing.T) { testWholeLoop(t, "github") }
+func TestTheWholeLoopOnGitHub(t *testing.T) { testWholeLoop(t, "github", "sqlite") }
 
-func testWholeLoop(t *testing.T, forgeKind string) {
+// The same loop with crm: hubspot, against an in-process HubSpot API double.
+func TestTheWholeLoopOnHubSpot(t *testing.T) { testWholeLoop(t, "local", "hubspot") }
+
+func testWholeLoop(t *testing.T, forgeKind, crmKind string) {
 	h := newHarness(t)
-	h.forge = forgeKind
+	h.forge, h.crm = forgeKind, crmKind
 	h.env["CRMOPS_LOGIN"] = "" // every approval names its reviewer explicitly
 
 	h.initRepo()
-	csv := filepath.Join(t.TempDir(), "contacts.csv")
-	if err := os.WriteFile(csv, []byte(contactsCSV), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h.expect(0, "", []string{"crm", "import", "contacts", csv}, "5 records read, 5 inserted")
+	h.importCSV("contacts", contactsCSV)
 	if got := h.field("contacts", "1002", "jobtitle"); got != "CTO" {
 		t.Fatalf("after import, contacts/1002 jobtitle = %q, want CTO", got)
 	}
@@ -100,9 +99,7 @@ func testWholeLoop(t *testing.T, forgeKind string) {
 
 	t.Run("a change whose before no longer matches is stale, not applied, and apply exits 4", func(t *testing.T) {
 		// Someone edits the CRM between proposal and execution.
-		update := filepath.Join(t.TempDir(), "update.csv")
-		os.WriteFile(update, []byte("id,jobtitle\n1003,Intern\n"), 0o644)
-		h.ok("", "crm", "import", "contacts", update)
+		h.importCSV("contacts", "id,jobtitle\n1003,Intern\n")
 
 		h.expect(exitProblem, "", []string{"apply"}, "stale")
 		if got := h.field("contacts", "1001", "jobtitle"); got != "VP Sales" {
@@ -126,9 +123,9 @@ func testWholeLoop(t *testing.T, forgeKind string) {
 	})
 
 	t.Run("a second apply changes nothing", func(t *testing.T) {
-		before := len(h.history("contacts", "1001"))
+		before := h.writes("contacts", "1001")
 		h.expect(0, "", []string{"apply"}, "Nothing to apply")
-		if after := len(h.history("contacts", "1001")); after != before {
+		if after := h.writes("contacts", "1001"); after != before {
 			t.Errorf("second apply wrote to the CRM: history %d -> %d entries", before, after)
 		}
 	})
@@ -168,7 +165,8 @@ func testWholeLoop(t *testing.T, forgeKind string) {
 		if got := h.field("contacts", "1005", "merged_into"); got != "1004" {
 			t.Errorf("contacts/1005 merged_into = %q, want 1004", got)
 		}
-		if got := h.field("contacts", "1004", "jobtitle"); got != "Founder" {
+		// HubSpot decides for itself which values a merged record keeps.
+		if got := h.field("contacts", "1004", "jobtitle"); got != "Founder" && h.crm == "sqlite" {
 			t.Errorf("survivor's empty jobtitle not filled from the merged record: %q", got)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/crm"
+	"github.com/crmops/crmops/internal/crm/csvio"
+	"github.com/crmops/crmops/internal/crm/hubspot/hubspottest"
 	"github.com/crmops/crmops/internal/crm/sqlite"
 	"github.com/crmops/crmops/internal/forge/github/githubtest"
 	"github.com/crmops/crmops/internal/gitrepo"
@@ -29,6 +32,10 @@ type harness struct {
 	// repository's remote stands behind.
 	forge string
 	gh    *githubtest.Server
+	// crm is "sqlite" or "hubspot"; with hubspot, hs is the API double the
+	// repository's CRM is.
+	crm string
+	hs  *hubspottest.Server
 }
 
 func newHarness(t testing.TB) *harness {
@@ -39,6 +46,7 @@ func newHarness(t testing.TB) *harness {
 		clock: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC),
 		env:   map[string]string{},
 		forge: "local",
+		crm:   "sqlite",
 	}
 }
 
@@ -48,6 +56,17 @@ func newHarness(t testing.TB) *harness {
 func (h *harness) initRepo() {
 	h.t.Helper()
 	h.ok("", "init", h.dir)
+	if h.crm == "hubspot" {
+		// HubSpot's merge keeping the primary's id is the documented legacy
+		// behaviour; the connector handles both (see internal/crm/hubspot).
+		h.hs = hubspottest.New(hubspottest.Options{Token: "hs-secret", LegacyMerge: true})
+		h.t.Cleanup(h.hs.Close)
+		cfg := strings.Replace(readFile(h.t, filepath.Join(h.dir, "crmops.yaml")),
+			"  kind: sqlite ", "  kind: hubspot\n  base_url: "+h.hs.URL+"\n  #", 1)
+		h.pushToMain("use HubSpot\n", map[string]string{"crmops.yaml": cfg})
+		h.env["HUBSPOT_TOKEN"] = "hs-secret"
+		h.ok("", "review", "list") // brings crmops.yaml up to date
+	}
 	if h.forge != "github" {
 		return
 	}
@@ -164,7 +183,46 @@ func (h *harness) writeFile(rel, content string) string {
 	return p
 }
 
-// field reads one field from the embedded CRM, as crm get would show it.
+// importCSV loads records into the CRM: crm import on the embedded CRM;
+// on HubSpot, straight into the double, as HubSpot's own UI would.
+func (h *harness) importCSV(object, csv string) {
+	h.t.Helper()
+	if h.crm != "hubspot" {
+		h.ok("", "crm", "import", object, h.writeFile(fmt.Sprintf("data/import-%d.csv", h.clock.UnixNano()), csv))
+		return
+	}
+	err := csvio.Read(strings.NewReader(csv), "import.csv", func(_ int, r crm.Record) error {
+		props, _, _ := h.hs.Get(object, r.ID)
+		if props == nil {
+			props = map[string]string{}
+		}
+		for k, v := range r.Fields {
+			props[k] = v
+		}
+		h.hs.Seed(object, r.ID, props)
+		return nil
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// writes counts the CRM writes to a record crmops made or that a user made.
+func (h *harness) writes(object, id string) int {
+	h.t.Helper()
+	if h.crm != "hubspot" {
+		return len(h.history(object, id))
+	}
+	n := 0
+	for _, w := range h.hs.Writes() {
+		if w.Object == object && w.ID == id {
+			n++
+		}
+	}
+	return n
+}
+
+// field reads one field from the CRM, as crm get would show it.
 func (h *harness) field(object, id, field string) string {
 	h.t.Helper()
 	var rec map[string]string
