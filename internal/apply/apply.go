@@ -360,10 +360,12 @@ func (r *Runner) dryRun(ctx context.Context, b *batch.Batch, br *BatchReport) er
 		case c.Op == batch.OpMerge:
 			loser := current[c.Object][c.MergeFrom]
 			p.Observed = loser.MergedInto
-			switch loser.MergedInto {
-			case c.Record:
+			switch {
+			// HubSpot's merge gives the merged pair a new id: both records
+			// then resolve to it.
+			case loser.MergedInto == c.Record, loser.MergedInto != "" && loser.MergedInto == rec.MergedInto:
 				p.Status = batch.StatusAlreadyApplied
-			case "":
+			case loser.MergedInto == "":
 				p.Status = batch.StatusApplied
 			default:
 				p.Status = batch.StatusStale
