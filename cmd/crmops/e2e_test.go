@@ -101,6 +101,15 @@ func testWholeLoop(t *testing.T, forgeKind, crmKind string) {
 		// Someone edits the CRM between proposal and execution.
 		h.importCSV("contacts", "id,jobtitle\n1003,Intern\n")
 
+		writes := h.writes("contacts", "1001")
+		h.expect(0, "", []string{"apply", "--dry-run"}, "would be", "1 applied, 1 stale")
+		if h.writes("contacts", "1001") != writes || h.field("contacts", "1001", "jobtitle") != "" {
+			t.Fatal("apply --dry-run changed the CRM")
+		}
+		if _, err := os.Stat(filepath.Join(h.dir, batch.ReceiptPath(batch.Path(fills.Batch)))); err == nil {
+			t.Fatal("apply --dry-run wrote a receipt")
+		}
+
 		h.expect(exitProblem, "", []string{"apply"}, "stale")
 		if got := h.field("contacts", "1001", "jobtitle"); got != "VP Sales" {
 			t.Errorf("contacts/1001 jobtitle = %q, want VP Sales", got)
