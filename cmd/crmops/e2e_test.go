@@ -191,6 +191,37 @@ func testWholeLoop(t *testing.T, forgeKind, crmKind string) {
 		}
 	})
 
+	t.Run("revert proposes the inverse batch, which is reviewed and applied like any other", func(t *testing.T) {
+		var reverts []proposed
+		h.jsonOut(&reverts, "", "revert", overwrite.Batch, "--json")
+		var unmerges []proposed
+		h.jsonOut(&unmerges, "", "revert", dedupe.Batch, "--json")
+		if len(reverts) != 1 || reverts[0].Decision != "review" || len(unmerges) != 1 || unmerges[0].Decision != "review" {
+			t.Fatalf("reverts %+v and %+v; want one review batch each", reverts, unmerges)
+		}
+		for _, p := range []proposed{reverts[0], unmerges[0]} {
+			h.expectAs("alice", 0, []string{"review", "approve", p.Batch})
+			h.expectAs("bob", 0, []string{"merge", p.Batch})
+		}
+		r := h.run("", "apply")
+		if got := h.field("contacts", "1002", "jobtitle"); got != "CTO" {
+			t.Errorf("contacts/1002 jobtitle = %q after the revert, want CTO again", got)
+		}
+		unmerged := h.receipt(unmerges[0].Batch).Changes[0]
+		switch h.crm {
+		case "sqlite":
+			if r.code != 0 || unmerged.Status != batch.StatusApplied || h.field("contacts", "1005", "merged_into") != "" {
+				t.Errorf("unmerge: exit %d, status %s, merged_into %q; want contacts/1005 separate again",
+					r.code, unmerged.Status, h.field("contacts", "1005", "merged_into"))
+			}
+		case "hubspot":
+			// HubSpot cannot undo a merge: the receipt says what to do by hand.
+			if r.code != exitProblem || unmerged.Status != batch.StatusFailed || !strings.Contains(unmerged.Error, "recreate contacts/1005") {
+				t.Errorf("unmerge on HubSpot: exit %d, %+v; want failed with what to recreate", r.code, unmerged)
+			}
+		}
+	})
+
 	t.Run("a record with an open proposal is not proposed again", func(t *testing.T) {
 		open := h.propose(`{"kind":"enrichment","object":"contacts","record":"1001","op":"set","field":"jobtitle","before":"VP Sales","after":"CRO","source":"clay","confidence":0.8}`)
 		if len(open) != 1 || open[0].State != "open" {

@@ -315,12 +315,16 @@ func (r *Runner) execute(ctx context.Context, b *batch.Batch, rc *batch.Receipt)
 func (r *Runner) run(ctx context.Context, chunk []batch.Change) ([]crm.Result, error) {
 	var results []crm.Result
 	var err error
-	if chunk[0].Op == batch.OpMerge {
+	if chunk[0].TwoRecords() {
 		reqs := make([]crm.MergeRequest, len(chunk))
 		for i, c := range chunk {
-			reqs[i] = crm.MergeRequest{Object: c.Object, Survivor: c.Record, Loser: c.MergeFrom, Source: c.Source}
+			reqs[i] = crm.MergeRequest{Object: c.Object, Survivor: c.Record, Loser: c.MergeFrom, Source: c.Source, Snapshot: c.Snapshot}
 		}
-		results, err = r.CRM.Merge(ctx, reqs)
+		if chunk[0].Op == batch.OpUnmerge {
+			results, err = r.CRM.Unmerge(ctx, reqs)
+		} else {
+			results, err = r.CRM.Merge(ctx, reqs)
+		}
 	} else {
 		reqs := make([]crm.SetRequest, len(chunk))
 		for i, c := range chunk {
@@ -357,6 +361,17 @@ func (r *Runner) dryRun(ctx context.Context, b *batch.Batch, br *BatchReport) er
 		switch {
 		case !ok:
 			p.Status = batch.StatusFailed
+		case c.Op == batch.OpUnmerge:
+			loser := current[c.Object][c.MergeFrom]
+			p.Observed = loser.MergedInto
+			switch loser.MergedInto {
+			case "":
+				p.Status = batch.StatusAlreadyApplied
+			case c.Record:
+				p.Status = batch.StatusApplied
+			default:
+				p.Status = batch.StatusStale
+			}
 		case c.Op == batch.OpMerge:
 			loser := current[c.Object][c.MergeFrom]
 			p.Observed = loser.MergedInto

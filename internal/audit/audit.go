@@ -184,7 +184,7 @@ func matches(c batch.Change, q Query) bool {
 	if !c.Touches(q.Object, q.Record) {
 		return false
 	}
-	return q.Field == "" || c.Op == batch.OpMerge || c.Field == q.Field
+	return q.Field == "" || c.TwoRecords() || c.Field == q.Field
 }
 
 func fromReceipt(e *Entry, c batch.Change, rc *batch.Receipt, m *forge.Merged) {

@@ -26,6 +26,9 @@ const Version = 1
 const (
 	OpSet   = "set"
 	OpMerge = "merge"
+	// OpUnmerge undoes a merge: the merged-away record (merge_from) is made
+	// a separate record again with its snapshot. Only revert proposes it.
+	OpUnmerge = "unmerge"
 )
 
 // Kinds of change, one per scenario crmops automates, plus custom.
@@ -78,8 +81,15 @@ type Change struct {
 	Pos strictyaml.Pos `yaml:"-"`
 }
 
+// TwoRecords reports an op on a pair of records (survivor and merge_from)
+// rather than on one field.
+func (c Change) TwoRecords() bool { return c.Op == OpMerge || c.Op == OpUnmerge }
+
 // Target names what a change touches, for conflict checks and audit.
 func (c Change) Target() string {
+	if c.Op == OpUnmerge {
+		return c.Object + "/" + c.MergeFrom + " <- " + c.Record
+	}
 	if c.Op == OpMerge {
 		return c.Object + "/" + c.MergeFrom + " -> " + c.Record
 	}
@@ -89,7 +99,7 @@ func (c Change) Target() string {
 // Touches reports whether the change affects object/record, as survivor,
 // merged record or edited record.
 func (c Change) Touches(object, record string) bool {
-	return c.Object == object && (c.Record == record || (c.Op == OpMerge && c.MergeFrom == record))
+	return c.Object == object && (c.Record == record || (c.TwoRecords() && c.MergeFrom == record))
 }
 
 // MarshalYAML writes a change in canonical key order with only the keys its
@@ -107,7 +117,7 @@ func (c Change) MarshalYAML() (any, error) {
 	add("object", c.Object)
 	add("record", c.Record)
 	add("op", c.Op)
-	if c.Op == OpMerge {
+	if c.TwoRecords() {
 		add("merge_from", c.MergeFrom)
 	} else {
 		add("field", c.Field)
@@ -255,14 +265,17 @@ func (c *Change) Validate(file string) error {
 		if c.Kind == "dedupe" {
 			return bad("op", "a dedupe change must be op merge")
 		}
-	case OpMerge:
+	case OpMerge, OpUnmerge:
 		for _, k := range []string{"field", "before", "after"} {
 			if c.Pos.Has(k) {
-				return bad(k, "op merge does not take %s", k)
+				return bad(k, "op %s does not take %s", c.Op, k)
 			}
 		}
 		if c.Field != "" || c.Before != "" || c.After != "" {
-			return bad("op", "op merge does not take field, before or after")
+			return bad("op", "op %s does not take field, before or after", c.Op)
+		}
+		if c.Op == OpUnmerge && c.Kind != "dedupe" {
+			return bad("kind", "op unmerge is kind dedupe")
 		}
 		if strings.TrimSpace(c.MergeFrom) == "" || strings.ContainsAny(c.MergeFrom, "/\n\r") {
 			return bad("merge_from", "merge needs the id of the record merged away")
@@ -271,7 +284,7 @@ func (c *Change) Validate(file string) error {
 			return bad("merge_from", "a record cannot be merged into itself")
 		}
 	default:
-		return bad("op", "unknown op %q (set or merge)", c.Op)
+		return bad("op", "unknown op %q (set, merge or unmerge)", c.Op)
 	}
 	return nil
 }

@@ -48,6 +48,8 @@ type MergeRequest struct {
 	Survivor string
 	Loser    string
 	Source   string
+	// Snapshot is the loser's fields as detected, for Unmerge to restore.
+	Snapshot map[string]string
 }
 
 // Result is what happened to one request, index-aligned with the requests.
@@ -87,6 +89,10 @@ type Connector interface {
 	CompareAndSet(ctx context.Context, reqs []SetRequest) ([]Result, error)
 	// Merge merges records, one Result per request.
 	Merge(ctx context.Context, reqs []MergeRequest) ([]Result, error)
+	// Unmerge makes each merged-away Loser a separate record again, with
+	// its Snapshot fields; a CRM that cannot undo merges reports Failed
+	// with what a person must restore by hand.
+	Unmerge(ctx context.Context, reqs []MergeRequest) ([]Result, error)
 	// Close releases the connection.
 	Close() error
 }

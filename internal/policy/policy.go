@@ -159,7 +159,7 @@ func Load(file string, data []byte) (*Policy, error) {
 // may auto-apply, or "" if nothing.
 func neverAuto(m Match) string {
 	switch {
-	case m.Op.has(batch.OpMerge):
+	case m.Op.has(batch.OpMerge), m.Op.has(batch.OpUnmerge):
 		return "merges"
 	case m.Kind.has("dedupe"):
 		return "duplicate merges"
@@ -202,7 +202,7 @@ func (p *Policy) Evaluate(c batch.Change) Verdict {
 	}
 	// Broad auto rules (no kind or op named) and an auto default are allowed,
 	// but they never reach merges or owner changes.
-	if v.Decision == Auto && (c.Op == batch.OpMerge || c.Kind == "owner" || c.Kind == "dedupe") {
+	if v.Decision == Auto && (c.TwoRecords() || c.Kind == "owner" || c.Kind == "dedupe") {
 		v = Verdict{Decision: Review, Rule: RuleInvariantNeverAuto, Approvals: max(p.Approvals, v.Approvals)}
 	}
 	return v
@@ -241,7 +241,7 @@ func (m Match) Mismatch(c batch.Change) string {
 		return fmt.Sprintf("confidence %v is above %v", c.Confidence, *m.MaxConfidence)
 	}
 	// A merge has no field or before; a rule about before/after is about sets.
-	if c.Op == batch.OpMerge && (m.Before != "" || len(m.After) > 0) {
+	if c.TwoRecords() && (m.Before != "" || len(m.After) > 0) {
 		return "op merge has no before or after"
 	}
 	return ""

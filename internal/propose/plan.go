@@ -142,7 +142,7 @@ func rank(d policy.Decision, review string) int {
 // recordKeys names the records a change touches.
 func recordKeys(c batch.Change) []string {
 	keys := []string{c.Object + "/" + c.Record}
-	if c.Op == batch.OpMerge {
+	if c.TwoRecords() {
 		keys = append(keys, c.Object+"/"+c.MergeFrom)
 	}
 	return keys
@@ -160,7 +160,7 @@ func firstBusy(busy map[string]string, c batch.Change) string {
 // A run may set several fields of one record, but a merge claims both of
 // its records outright and the same field is never set twice in one run.
 func claimedBy(claimed map[string]bool, c batch.Change) bool {
-	if c.Op == batch.OpMerge {
+	if c.TwoRecords() {
 		for _, k := range recordKeys(c) {
 			if claimed[k] || claimed[k+"#fields"] {
 				return true
@@ -173,7 +173,7 @@ func claimedBy(claimed map[string]bool, c batch.Change) bool {
 }
 
 func claim(claimed map[string]bool, c batch.Change) {
-	if c.Op == batch.OpMerge {
+	if c.TwoRecords() {
 		for _, k := range recordKeys(c) {
 			claimed[k] = true
 		}
@@ -188,8 +188,8 @@ func claim(claimed map[string]bool, c batch.Change) {
 func Title(kind string, changes []batch.Change, limited bool) string {
 	fields := map[string]int{}
 	for _, c := range changes {
-		if c.Op == batch.OpMerge {
-			fields["merge "+c.Object] += 1
+		if c.TwoRecords() {
+			fields[c.Op+" "+c.Object]++
 		} else {
 			fields[c.Field]++
 		}

@@ -207,8 +207,8 @@ func Summary(b *batch.Batch, bv policy.BatchVerdict) string {
 			fmt.Fprintf(&s, "... and %d more\n", len(b.Changes)-shown)
 			break
 		}
-		if c.Op == batch.OpMerge {
-			fmt.Fprintf(&s, "- %s: merge %s/%s into %s\n", c.ID, c.Object, c.MergeFrom, c.Record)
+		if c.TwoRecords() {
+			fmt.Fprintf(&s, "- %s: %s %s/%s and %s\n", c.ID, c.Op, c.Object, c.MergeFrom, c.Record)
 		} else {
 			fmt.Fprintf(&s, "- %s: %s/%s %s: %q -> %q\n", c.ID, c.Object, c.Record, c.Field, c.Before, c.After)
 		}

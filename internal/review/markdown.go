@@ -41,9 +41,12 @@ func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
 	for i, c := range b.Changes {
 		v := bv.Changes[i]
 		what, field := "", c.Field
-		if c.Op == batch.OpMerge {
-			field = "*merge*"
+		if c.TwoRecords() {
+			field = "*" + c.Op + "*"
 			what = fmt.Sprintf("`%s/%s` merged into this record", c.Object, c.MergeFrom)
+			if c.Op == batch.OpUnmerge {
+				what = fmt.Sprintf("`%s/%s` split out of this record again", c.Object, c.MergeFrom)
+			}
 		} else if len(c.Before) > longValue || len(c.After) > longValue || strings.ContainsAny(c.Before+c.After, "\n") {
 			what = "see diff below"
 			long = append(long, fmt.Sprintf("**%s** `%s/%s` %s:\n\n> %s\n", c.ID, c.Object, c.Record, c.Field, wordDiffHTML(c.Before, c.After)))

@@ -26,8 +26,12 @@ func Render(w io.Writer, b *batch.Batch, bv policy.BatchVerdict) {
 			v = bv.Changes[i]
 		}
 		fmt.Fprintln(w)
-		if c.Op == batch.OpMerge {
-			fmt.Fprintf(w, "%s  merge %s/%s into %s/%s  [%s: %s]\n", c.ID, c.Object, c.MergeFrom, c.Object, c.Record, v.Decision, v.Rule)
+		if c.TwoRecords() {
+			verb := "merge %s/%s into %s/%s"
+			if c.Op == batch.OpUnmerge {
+				verb = "unmerge %s/%s from %s/%s"
+			}
+			fmt.Fprintf(w, "%s  "+verb+"  [%s: %s]\n", c.ID, c.Object, c.MergeFrom, c.Object, c.Record, v.Decision, v.Rule)
 			if len(c.Snapshot) > 0 {
 				keys := make([]string, 0, len(c.Snapshot))
 				for k := range c.Snapshot {

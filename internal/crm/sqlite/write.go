@@ -387,3 +387,82 @@ func (u *upserter) upsert(ctx context.Context, object string, rec crm.Record, so
 	}
 	return isNew, len(changes) > 0, nil
 }
+
+// Unmerge implements crm.Connector: the loser, which kept its own data when
+// it was merged, becomes live again with its snapshot fields. Values the
+// merge copied into the survivor stay there: the history shows which, and
+// the revert's reason tells the reviewer to check them.
+func (db *DB) Unmerge(ctx context.Context, reqs []crm.MergeRequest) ([]crm.Result, error) {
+	results := make([]crm.Result, 0, len(reqs))
+	for _, req := range reqs {
+		if err := ctx.Err(); err != nil {
+			return results, fmt.Errorf("sqlite: unmerge: %w", err)
+		}
+		res, err := db.unmerge(ctx, req)
+		if err != nil {
+			return results, fmt.Errorf("sqlite: unmerge %s/%s from %s: %w", req.Object, req.Loser, req.Survivor, err)
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+func (db *DB) unmerge(ctx context.Context, req crm.MergeRequest) (crm.Result, error) {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return crm.Result{}, err
+	}
+	defer tx.Rollback()
+	loser, found, err := load(ctx, tx, req.Object, req.Loser)
+	if err != nil {
+		return crm.Result{}, err
+	}
+	switch {
+	case !found:
+		return crm.Result{Status: crm.Failed, Error: fmt.Sprintf("record %s: %v", req.Loser, crm.ErrNotFound)}, nil
+	case loser.mergedInto == "":
+		// Already separate: a re-run after a crash.
+		return crm.Result{Status: crm.AlreadyApplied}, nil
+	case loser.mergedInto != req.Survivor:
+		return crm.Result{Status: crm.Stale, Observed: loser.mergedInto,
+			Error: fmt.Sprintf("record %s is merged into %s, not %s", req.Loser, loser.mergedInto, req.Survivor)}, nil
+	}
+	at := timestamp(db.now())
+	var restored []string
+	for field, value := range req.Snapshot {
+		if field != "id" && field != "" && loser.fields[field] != value {
+			restored = append(restored, field)
+		}
+	}
+	sort.Strings(restored)
+	old := map[string]string{}
+	for _, field := range restored {
+		old[field] = loser.fields[field]
+		if req.Snapshot[field] == "" {
+			delete(loser.fields, field)
+		} else {
+			loser.fields[field] = req.Snapshot[field]
+		}
+	}
+	if len(restored) > 0 {
+		if err := saveFields(ctx, tx, req.Object, req.Loser, loser.fields, at); err != nil {
+			return crm.Result{}, err
+		}
+	}
+	for _, field := range restored {
+		if err := appendHistory(ctx, tx, req.Object, req.Loser, field, old[field], req.Snapshot[field], req.Source, at); err != nil {
+			return crm.Result{}, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE records SET merged_into = '', updated_at = ? WHERE object = ? AND id = ?`,
+		at, req.Object, req.Loser); err != nil {
+		return crm.Result{}, err
+	}
+	if err := appendHistory(ctx, tx, req.Object, req.Loser, "merged_into", req.Survivor, "", req.Source, at); err != nil {
+		return crm.Result{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return crm.Result{}, err
+	}
+	return crm.Result{Status: crm.Applied, Observed: req.Survivor}, nil
+}
