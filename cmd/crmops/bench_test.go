@@ -41,7 +41,7 @@ func seededRepo(b *testing.B) *harness {
 		}
 		h := &harness{t: b, dir: filepath.Join(dir, "repo"), clock: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC), env: map[string]string{}}
 		start := time.Now()
-		benchRepo.err = seed(h)
+		benchRepo.err = seedHistory(h)
 		benchRepo.h = h
 		fmt.Fprintf(os.Stderr, "seeded %d batches in %s (%s)\n", benchBatches, time.Since(start).Round(time.Millisecond), h.dir)
 	})
@@ -52,10 +52,10 @@ func seededRepo(b *testing.B) *harness {
 	return benchRepo.h
 }
 
-// seed writes the history crmops itself would have written — a proposal
+// seedHistory writes the history crmops itself would have written — a proposal
 // commit, a merge commit with the audit trailers, and a receipt commit per
 // batch — straight through gitrepo, then pushes it and checks it out.
-func seed(h *harness) error {
+func seedHistory(h *harness) error {
 	if r := h.run("", "init", h.dir); r.code != 0 {
 		return fmt.Errorf("init: %s", r.err)
 	}

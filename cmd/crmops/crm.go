@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,11 +14,12 @@ import (
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/crm/csvio"
 	"github.com/crmops/crmops/internal/crm/sqlite"
+	"github.com/crmops/crmops/internal/seed"
 )
 
 func newCRMCmd(f *factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "crm", Short: "Read and load the embedded CRM"}
-	cmd.AddCommand(newCRMImportCmd(f), newCRMGetCmd(f), newCRMExportCmd(f))
+	cmd.AddCommand(newCRMImportCmd(f), newCRMGetCmd(f), newCRMExportCmd(f), newCRMSeedCmd(f))
 	return cmd
 }
 
@@ -190,4 +192,52 @@ func newCRMExportCmd(f *factory) *cobra.Command {
 			return err
 		},
 	}
+}
+
+func newCRMSeedCmd(f *factory) *cobra.Command {
+	var opts seed.Options
+	var truth string
+	cmd := &cobra.Command{
+		Use:   "seed [--contacts N] [--companies M] [--seed S] [--truth FILE]",
+		Short: "Fill the embedded CRM with a realistic generated CRM, with planted flaws of every scenario",
+		Long: "Generates contacts and companies (names, domains, phones in many formats, lifecycle stages,\n" +
+			"owners) with planted duplicates (case, nickname and typo variants), missing fields and stale\n" +
+			"owners, and writes the planted duplicate groups to --truth (CSV: object,group,id).",
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ws, err := f.workspace()
+			if err != nil {
+				return err
+			}
+			db, err := f.sqlite(ws)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			tr, err := seed.Generate(cmd.Context(), opts, seed.SinkFunc(func(ctx context.Context, obj string, recs []crm.Record) error {
+				_, _, err := db.Upsert(ctx, obj, recs, "seed")
+				return err
+			}))
+			if err != nil {
+				return err
+			}
+			if truth != "" {
+				out, err := os.Create(truth)
+				if err != nil {
+					return fmt.Errorf("seed: %w", err)
+				}
+				if err := errors.Join(tr.WriteTruth(out), out.Close()); err != nil {
+					return fmt.Errorf("seed: %w", err)
+				}
+			}
+			fmt.Fprintf(f.out, "Seeded %d contacts and %d companies with %d planted duplicate groups.\n",
+				opts.Contacts, opts.Companies, len(tr.Groups))
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&opts.Contacts, "contacts", 10000, "contacts to generate")
+	cmd.Flags().IntVar(&opts.Companies, "companies", 500, "companies to generate")
+	cmd.Flags().Int64Var(&opts.Seed, "seed", 1, "seed: the same seed generates the same CRM")
+	cmd.Flags().StringVar(&truth, "truth", "", "write the planted duplicate groups to this CSV file")
+	return cmd
 }

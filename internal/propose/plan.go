@@ -157,26 +157,24 @@ func firstBusy(busy map[string]string, c batch.Change) string {
 	return ""
 }
 
-// A run may set several fields of one record, but a merge claims both of
-// its records outright and the same field is never set twice in one run.
+// Within one run: a record merged away is gone, so nothing else may touch
+// it; a survivor may absorb several records (a duplicate group of three is
+// two merges into one survivor) but its fields are not also set, since a
+// merge fills them; and the same field is never set twice.
 func claimedBy(claimed map[string]bool, c batch.Change) bool {
 	if c.TwoRecords() {
-		for _, k := range recordKeys(c) {
-			if claimed[k] || claimed[k+"#fields"] {
-				return true
-			}
-		}
-		return false
+		loser, survivor := c.Object+"/"+c.MergeFrom, c.Object+"/"+c.Record
+		return claimed[loser] || claimed[loser+"#survivor"] || claimed[loser+"#fields"] ||
+			claimed[survivor] || claimed[survivor+"#fields"]
 	}
 	rec := c.Object + "/" + c.Record
-	return claimed[rec] || claimed[rec+"."+c.Field]
+	return claimed[rec] || claimed[rec+"#survivor"] || claimed[rec+"."+c.Field]
 }
 
 func claim(claimed map[string]bool, c batch.Change) {
 	if c.TwoRecords() {
-		for _, k := range recordKeys(c) {
-			claimed[k] = true
-		}
+		claimed[c.Object+"/"+c.MergeFrom] = true
+		claimed[c.Object+"/"+c.Record+"#survivor"] = true
 		return
 	}
 	rec := c.Object + "/" + c.Record

@@ -374,7 +374,11 @@ func TestBuildClaimsRecordsWithinARun(t *testing.T) {
 		{"the same field of one record is proposed once", []batch.Change{fill("1", "jobtitle", "CTO"), fill("1", "jobtitle", "CEO")}, 1},
 		{"a set on a record merged in the same run is skipped", []batch.Change{dedupe("1", "2"), fill("2", "jobtitle", "CTO")}, 1},
 		{"a merge of a record set in the same run is skipped", []batch.Change{fill("2", "jobtitle", "CTO"), dedupe("1", "2")}, 1},
-		{"two merges sharing a record: the second is skipped", []batch.Change{dedupe("1", "2"), dedupe("3", "2")}, 1},
+		{"two merges of one record into different survivors: the second is skipped", []batch.Change{dedupe("1", "2"), dedupe("3", "2")}, 1},
+		{"a duplicate group of three is two merges into one survivor", []batch.Change{dedupe("1", "2"), dedupe("1", "3")}, 0},
+		{"a record merged away cannot be a survivor in the same run", []batch.Change{dedupe("1", "2"), dedupe("2", "3")}, 1},
+		{"a survivor cannot be merged away in the same run", []batch.Change{dedupe("1", "2"), dedupe("3", "1")}, 1},
+		{"a set on a survivor of the same run is skipped", []batch.Change{dedupe("1", "2"), fill("1", "jobtitle", "CTO")}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

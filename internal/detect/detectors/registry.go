@@ -9,12 +9,15 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/crmops/crmops/internal/detect"
+	"github.com/crmops/crmops/internal/detect/dedupe"
 )
 
 type constructor func(file string, settings *yaml.Node) (detect.Detector, error)
 
 // builtin maps detector names to constructors.
-var builtin = map[string]constructor{}
+var builtin = map[string]constructor{
+	"dedupe": dedupe.New,
+}
 
 // Names lists the detectors this build knows.
 func Names() []string {
