@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"github.com/crmops/crmops/internal/detect"
 	"github.com/crmops/crmops/internal/detect/progress"
 	"github.com/crmops/crmops/internal/propose"
+	"github.com/crmops/crmops/internal/workspace"
 )
 
 func newDetectCmd(f *factory) *cobra.Command {
@@ -33,53 +35,15 @@ func newDetectCmd(f *factory) *cobra.Command {
 				return err
 			}
 			if len(names) == 0 {
-				for name := range ws.Config.Detectors {
-					names = append(names, name)
-				}
-				sort.Strings(names)
+				names = configuredDetectors(ws)
 			}
 			if len(names) == 0 {
 				fmt.Fprintln(f.out, "No detectors configured (detectors: in crmops.yaml); nothing to do.")
 				return nil
 			}
-			fg, err := f.forgeOf(ws)
+			res, rows, err := runDetectors(ctx, f, ws, names, opts)
 			if err != nil {
 				return err
-			}
-			c, err := f.connector(ws)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			reporter := progress.New(f.err, f.terminal(), f.now)
-			res := &propose.Result{}
-			var rows []summaryRow
-			for _, name := range names {
-				node, ok := ws.Config.Detectors[name]
-				if !ok {
-					return fmt.Errorf("%s: detector %q is not configured under detectors:", config.File, name)
-				}
-				d, err := f.detector(config.File, name, &node)
-				if err != nil {
-					return err
-				}
-				found, err := d.Detect(ctx, detect.Env{CRM: c, Dir: ws.Dir, Progress: reporter})
-				reporter.Done()
-				if err != nil {
-					return fmt.Errorf("detect %s: %w", name, err)
-				}
-				reportProblems(f, name, found)
-				if err := validateDetected(name, found.Changes); err != nil {
-					return err
-				}
-				run, err := f.proposer(ws, fg, "crmops").Run(ctx, name, found.Changes, opts)
-				if err != nil {
-					return err
-				}
-				res.Plan.Skipped = append(res.Plan.Skipped, run.Plan.Skipped...)
-				res.Plan.Denied = append(res.Plan.Denied, run.Plan.Denied...)
-				res.Outcomes = append(res.Outcomes, run.Outcomes...)
-				rows = append(rows, summaryRow{name, len(found.Changes), len(found.Skipped), run})
 			}
 			if err := writeStepSummary(f, rows); err != nil {
 				return err
@@ -92,6 +56,61 @@ func newDetectCmd(f *factory) *cobra.Command {
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show the batches without proposing them")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "machine output")
 	return cmd
+}
+
+// runDetectors runs the named detectors against the workspace's CRM and
+// proposes what each finds; quickstart runs the same code.
+func runDetectors(ctx context.Context, f *factory, ws *workspace.Workspace, names []string, opts propose.Options) (*propose.Result, []summaryRow, error) {
+	fg, err := f.forgeOf(ws)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := f.connector(ws)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.Close()
+	reporter := progress.New(f.err, f.terminal(), f.now)
+	res := &propose.Result{}
+	var rows []summaryRow
+	for _, name := range names {
+		node, ok := ws.Config.Detectors[name]
+		if !ok {
+			return nil, nil, fmt.Errorf("%s: detector %q is not configured under detectors:", config.File, name)
+		}
+		d, err := f.detector(config.File, name, &node)
+		if err != nil {
+			return nil, nil, err
+		}
+		found, err := d.Detect(ctx, detect.Env{CRM: c, Dir: ws.Dir, Progress: reporter})
+		reporter.Done()
+		if err != nil {
+			return nil, nil, fmt.Errorf("detect %s: %w", name, err)
+		}
+		reportProblems(f, name, found)
+		if err := validateDetected(name, found.Changes); err != nil {
+			return nil, nil, err
+		}
+		run, err := f.proposer(ws, fg, "crmops").Run(ctx, name, found.Changes, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		res.Plan.Skipped = append(res.Plan.Skipped, run.Plan.Skipped...)
+		res.Plan.Denied = append(res.Plan.Denied, run.Plan.Denied...)
+		res.Outcomes = append(res.Outcomes, run.Outcomes...)
+		rows = append(rows, summaryRow{name, len(found.Changes), len(found.Skipped), run})
+	}
+	return res, rows, nil
+}
+
+// configuredDetectors lists the detectors crmops.yaml configures, sorted.
+func configuredDetectors(ws *workspace.Workspace) []string {
+	var names []string
+	for name := range ws.Config.Detectors {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // terminal reports whether stderr is a person's terminal (progress bars)

@@ -6,10 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/crmops/crmops/internal/apply"
+	"github.com/crmops/crmops/internal/config"
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/crm/sqlite"
 	"github.com/crmops/crmops/internal/gitrepo"
@@ -42,11 +44,15 @@ func newQuickstartCmd(f *factory) *cobra.Command {
 			f.repoDir, f.configPath = ws.Dir, ""
 
 			data := sample.Generate(sample.Options{Seed: seed, Contacts: contacts, Companies: companies})
+			inputs, err := data.Inputs()
+			if err != nil {
+				return err
+			}
 			objects := []struct {
 				name string
 				recs []crm.Record
 			}{{"companies", data.Companies}, {"contacts", data.Contacts}}
-			files := map[string][]byte{}
+			files := inputs.Files
 			for _, obj := range objects {
 				var buf bytes.Buffer
 				if err := sample.WriteCSV(&buf, obj.recs); err != nil {
@@ -54,13 +60,16 @@ func newQuickstartCmd(f *factory) *cobra.Command {
 				}
 				files["data/"+obj.name+".csv"] = buf.Bytes()
 			}
-			var changes bytes.Buffer
-			if err := data.ChangesJSONL(&changes); err != nil {
+			cfg, err := os.ReadFile(ws.Path(config.File))
+			if err != nil {
 				return err
 			}
-			files["data/changes.jsonl"] = changes.Bytes()
+			files[config.File] = []byte(strings.Replace(string(cfg), "detectors: {}\n", inputs.Detectors, 1))
 			who := gitrepo.Identity{Name: "crmops", Email: workspace.LoginEmail("crmops"), When: f.now()}
-			if _, err := ws.CommitToBase(ctx, files, "quickstart: sample CRM exports and proposed changes\n", who); err != nil {
+			if _, err := ws.CommitToBase(ctx, files, "quickstart: sample CRM exports, detector inputs and settings\n", who); err != nil {
+				return err
+			}
+			if ws, err = workspace.Open(ws.Dir, ""); err != nil { // the new crmops.yaml
 				return err
 			}
 
@@ -68,31 +77,39 @@ func newQuickstartCmd(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
 			for _, obj := range objects {
 				if _, _, err := db.Upsert(ctx, obj.name, obj.recs, "quickstart"); err != nil {
+					db.Close()
 					return err
 				}
 			}
-			fmt.Fprintf(f.out, "1. Loaded a sample CRM: %d contacts, %d companies (.crmops/crm.db).\n", len(data.Contacts), len(data.Companies))
+			db.Close()
+			fmt.Fprintf(f.out, "1. Loaded a sample CRM: %d contacts, %d companies (.crmops/crm.db), and detector inputs under data/.\n", len(data.Contacts), len(data.Companies))
 
-			parsed, err := propose.ReadChanges("data/changes.jsonl", bytes.NewReader(changes.Bytes()))
+			names := configuredDetectors(ws)
+			res, _, err := runDetectors(ctx, f, ws, names, propose.Options{})
 			if err != nil {
 				return err
 			}
-			fg, err := f.forgeOf(ws)
-			if err != nil {
-				return err
+			changes := 0
+			for _, o := range res.Outcomes {
+				changes += o.Changes
 			}
-			res, err := f.proposer(ws, fg, "crmops").Run(ctx, "sample", parsed, propose.Options{})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(f.out, "2. Proposed %d changes in %d batches; the policy merged the auto ones:\n", len(parsed), len(res.Outcomes))
+			fmt.Fprintf(f.out, "2. Ran the detectors (%s): %d changes in %d batches; the policy merged the auto ones:\n",
+				strings.Join(names, ", "), changes, len(res.Outcomes))
 			if err := printProposals(f, res, false); err != nil {
 				return err
 			}
 
+			fg, err := f.forgeOf(ws)
+			if err != nil {
+				return err
+			}
+			db, err = sqlite.Open(ws.Path(ws.Config.CRM.Path), sqlite.Options{Now: f.now})
+			if err != nil {
+				return err
+			}
+			defer db.Close()
 			applier := f.applier(ws, fg, db)
 			applier.Log = nil
 			rep, err := applier.Run(ctx, apply.Options{})

@@ -10,13 +10,21 @@ import (
 
 	"github.com/crmops/crmops/internal/detect"
 	"github.com/crmops/crmops/internal/detect/dedupe"
+	"github.com/crmops/crmops/internal/detect/emailverify"
+	"github.com/crmops/crmops/internal/detect/enrichment"
+	"github.com/crmops/crmops/internal/detect/lifecycle"
+	"github.com/crmops/crmops/internal/detect/owner"
 )
 
 type constructor func(file string, settings *yaml.Node) (detect.Detector, error)
 
 // builtin maps detector names to constructors.
 var builtin = map[string]constructor{
-	"dedupe": dedupe.New,
+	"dedupe":             dedupe.New,
+	"email_verification": emailverify.New,
+	"enrichment":         enrichment.New,
+	"lifecycle":          lifecycle.New,
+	"owner":              owner.New,
 }
 
 // Names lists the detectors this build knows.

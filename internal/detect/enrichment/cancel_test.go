@@ -1,0 +1,19 @@
+package enrichment_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/crmops/crmops/internal/detect"
+)
+
+func TestCancelledRunStops(t *testing.T) {
+	db := seedContacts(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := mustDetector(t, claySettings).Detect(ctx, detect.Env{CRM: db, Dir: ".", Progress: detect.NoProgress{}})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled run returned %v, want context.Canceled", err)
+	}
+}

@@ -1,0 +1,19 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/crmops/crmops/internal/detect"
+)
+
+func TestCancelledRunStops(t *testing.T) {
+	db := seedStages(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := mustDetector(t, bothSignals).Detect(ctx, detect.Env{CRM: db, Dir: ".", Progress: detect.NoProgress{}})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled run returned %v, want context.Canceled", err)
+	}
+}
