@@ -30,6 +30,7 @@ import (
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/detect"
+	"github.com/crmops/crmops/internal/detect/table"
 	"github.com/crmops/crmops/internal/strictyaml"
 )
 
@@ -187,7 +188,7 @@ func (d *Detector) Detect(ctx context.Context, env detect.Env) (*detect.Result, 
 		return nil, fmt.Errorf("%s: %w", d.s.Input, pathErr(err))
 	}
 	defer f.Close()
-	t, err := openTable(d.s.Input, f)
+	t, err := table.Open(d.s.Input, f)
 	if err != nil {
 		return nil, err
 	}
@@ -221,11 +222,11 @@ func (d *Detector) Detect(ctx context.Context, env detect.Env) (*detect.Result, 
 
 // layout finds the format's columns in the header: a missing required
 // column is an error for the file, a missing optional one reads as empty.
-func (d *Detector) layout(t *table) (map[string]int, error) {
+func (d *Detector) layout(t *table.Table) (map[string]int, error) {
 	cols := map[string]int{}
 	for _, role := range sortedKeys(d.format.required) {
 		h := d.header(role)
-		i, err := t.column(h)
+		i, err := t.Column(h)
 		if err != nil {
 			return nil, fmt.Errorf("%s; a %s file needs its %s column (set detectors.%s.columns.%s if it has another name)", err, d.format.name, role, Name, role)
 		}
@@ -233,10 +234,10 @@ func (d *Detector) layout(t *table) (map[string]int, error) {
 	}
 	for _, role := range sortedKeys(d.format.optional) {
 		h := d.header(role)
-		if t.has(h) {
-			cols[role], _ = t.column(h)
+		if t.Has(h) {
+			cols[role], _ = t.Column(h)
 		} else if _, named := d.s.Columns[role]; named {
-			_, err := t.column(h)
+			_, err := t.Column(h)
 			return nil, err
 		}
 	}
@@ -257,7 +258,7 @@ func (d *Detector) header(role string) string {
 
 // read reads every row, reports the unusable ones, and indexes the rest by
 // normalized email; the first row for an email wins.
-func (d *Detector) read(ctx context.Context, env detect.Env, t *table, cols map[string]int, res *detect.Result) ([]result, map[string]int32, error) {
+func (d *Detector) read(ctx context.Context, env detect.Env, t *table.Table, cols map[string]int, res *detect.Result) ([]result, map[string]int32, error) {
 	var results []result
 	index := map[string]int32{}
 	skip := func(line int, format string, args ...any) {
@@ -279,7 +280,7 @@ func (d *Detector) read(ctx context.Context, env detect.Env, t *table, cols map[
 				return nil, nil, err
 			}
 		}
-		line, row, why, err := t.next()
+		line, row, why, err := t.Next()
 		if errors.Is(err, io.EOF) {
 			return results, index, nil
 		}

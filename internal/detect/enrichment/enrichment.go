@@ -36,6 +36,7 @@ import (
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/detect"
+	"github.com/crmops/crmops/internal/detect/table"
 	"github.com/crmops/crmops/internal/strictyaml"
 )
 
@@ -246,7 +247,7 @@ func (d *Detector) Detect(ctx context.Context, env detect.Env) (*detect.Result, 
 		return nil, fmt.Errorf("%s: %w", d.s.Input, pathErr(err))
 	}
 	defer f.Close()
-	t, err := openTable(d.s.Input, f)
+	t, err := table.Open(d.s.Input, f)
 	if err != nil {
 		return nil, err
 	}
@@ -276,45 +277,44 @@ func (d *Detector) Detect(ctx context.Context, env detect.Env) (*detect.Result, 
 }
 
 // layout finds the match, confidence and mapped columns in the header.
-func (d *Detector) layout(t *table) (matchCol, confCol int, maps []mapping, err error) {
-	if matchCol, err = t.column(d.s.MatchColumn); err != nil {
+func (d *Detector) layout(t *table.Table) (matchCol, confCol int, maps []mapping, err error) {
+	if matchCol, err = t.Column(d.s.MatchColumn); err != nil {
 		return 0, 0, nil, fmt.Errorf("%s; set detectors.%s.match_column to the column holding the %s", err, Name, d.s.MatchOn)
 	}
 	confCol = -1
 	if d.s.ConfidenceColumn != "" {
-		if confCol, err = t.column(d.s.ConfidenceColumn); err != nil {
+		if confCol, err = t.Column(d.s.ConfidenceColumn); err != nil {
 			return 0, 0, nil, err
 		}
 	}
 	if d.s.Columns != nil {
 		for col, field := range d.s.Columns {
-			i, err := t.column(col)
+			i, err := t.Column(col)
 			if err != nil {
 				return 0, 0, nil, fmt.Errorf("%s; detectors.%s.columns names it", err, Name)
 			}
 			if i == matchCol || i == confCol {
-				return 0, 0, nil, fmt.Errorf("%s: column %q under detectors.%s.columns is the match or confidence column", t.name, col, Name)
+				return 0, 0, nil, fmt.Errorf("%s: column %q under detectors.%s.columns is the match or confidence column", t.Name(), col, Name)
 			}
 			maps = append(maps, mapping{column: col, index: i, field: field})
 		}
 	} else {
 		mf := matchField(d.s.MatchOn, d.s.Object)
-		for _, col := range t.header {
-			i := t.cols[col]
+		for i, col := range t.Header() {
 			if i == matchCol || i == confCol {
 				continue
 			}
 			switch {
 			case !validField(col):
-				return 0, 0, nil, fmt.Errorf("%s: column %q is not a CRM field name; map the columns to fields under detectors.%s.columns", t.name, col, Name)
+				return 0, 0, nil, fmt.Errorf("%s: column %q is not a CRM field name; map the columns to fields under detectors.%s.columns", t.Name(), col, Name)
 			case col == mf:
-				return 0, 0, nil, fmt.Errorf("%s: column %q would rewrite the field rows are matched on; map the columns to write under detectors.%s.columns", t.name, col, Name)
+				return 0, 0, nil, fmt.Errorf("%s: column %q would rewrite the field rows are matched on; map the columns to write under detectors.%s.columns", t.Name(), col, Name)
 			}
 			maps = append(maps, mapping{column: col, index: i, field: col})
 		}
 	}
 	if len(maps) == 0 {
-		return 0, 0, nil, fmt.Errorf("%s: no columns to write besides the match column; map some under detectors.%s.columns", t.name, Name)
+		return 0, 0, nil, fmt.Errorf("%s: no columns to write besides the match column; map some under detectors.%s.columns", t.Name(), Name)
 	}
 	sort.Slice(maps, func(i, j int) bool { return maps[i].index < maps[j].index })
 	return matchCol, confCol, maps, nil
@@ -322,7 +322,7 @@ func (d *Detector) layout(t *table) (matchCol, confCol int, maps []mapping, err 
 
 // readRows reads every input row, reports the unusable ones, and indexes
 // the rest by their normalized match key. The first row with a key wins.
-func (d *Detector) readRows(ctx context.Context, env detect.Env, t *table, matchCol, confCol int, maps []mapping, res *detect.Result) (*rowStore, map[string]int32, error) {
+func (d *Detector) readRows(ctx context.Context, env detect.Env, t *table.Table, matchCol, confCol int, maps []mapping, res *detect.Result) (*rowStore, map[string]int32, error) {
 	rows := &rowStore{}
 	index := map[string]int32{}
 	skip := func(line int, format string, args ...any) {
@@ -336,7 +336,7 @@ func (d *Detector) readRows(ctx context.Context, env detect.Env, t *table, match
 				return nil, nil, err
 			}
 		}
-		line, cells, why, err := t.next()
+		line, cells, why, err := t.Next()
 		if errors.Is(err, io.EOF) {
 			return rows, index, nil
 		}

@@ -65,6 +65,7 @@ import (
 
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/detect"
+	"github.com/crmops/crmops/internal/detect/table"
 	"github.com/crmops/crmops/internal/strictyaml"
 )
 
@@ -632,15 +633,15 @@ func (d *Detector) readScores(ctx context.Context, env detect.Env, named func(id
 		return fmt.Errorf("%s: %w", sc.Input, pathErr(err))
 	}
 	defer f.Close()
-	t, err := openTable(sc.Input, f)
+	t, err := table.Open(sc.Input, f)
 	if err != nil {
 		return err
 	}
-	recCol, err := t.column("record")
+	recCol, err := t.Column("record")
 	if err != nil {
 		return err
 	}
-	scoreCol, err := t.column("score")
+	scoreCol, err := t.Column("score")
 	if err != nil {
 		return err
 	}
@@ -655,7 +656,7 @@ func (d *Detector) readScores(ctx context.Context, env detect.Env, named func(id
 				return err
 			}
 		}
-		line, row, why, err := t.next()
+		line, row, why, err := t.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}

@@ -40,6 +40,7 @@ import (
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/detect"
+	"github.com/crmops/crmops/internal/detect/table"
 	"github.com/crmops/crmops/internal/strictyaml"
 )
 
@@ -536,28 +537,28 @@ func (d *Detector) loadOwners(env detect.Env, res *detect.Result) (map[string]pe
 		return nil, "", fmt.Errorf("%s: %w", d.input, pathErr(err))
 	}
 	defer f.Close()
-	t, err := openTable(d.input, f)
+	t, err := table.Open(d.input, f)
 	if err != nil {
 		return nil, "", err
 	}
-	idCol, err := t.column("id")
+	idCol, err := t.Column("id")
 	if err != nil {
 		return nil, "", err
 	}
-	activeCol, err := t.column("active")
+	activeCol, err := t.Column("active")
 	if err != nil {
 		return nil, "", err
 	}
 	nameCol := -1
-	if t.has("name") {
-		nameCol, _ = t.column("name")
+	if t.Has("name") {
+		nameCol, _ = t.Column("name")
 	}
 	lines := map[string]int{}
 	skip := func(line int, format string, args ...any) {
 		res.Skipped = append(res.Skipped, detect.Problem{File: d.input, Line: line, Reason: fmt.Sprintf(format, args...)})
 	}
 	for {
-		line, row, why, err := t.next()
+		line, row, why, err := t.Next()
 		if errors.Is(err, io.EOF) {
 			return owners, d.input, nil
 		}

@@ -1,4 +1,7 @@
-package emailverify
+// Package table reads the CSV files detectors take as input (vendor
+// exports, verifier results, score and owner files): a header row, then
+// rows with the line each starts on.
+package table
 
 import (
 	"bufio"
@@ -10,10 +13,10 @@ import (
 	"unicode/utf8"
 )
 
-// table streams a CSV file with a header row, one row at a time, with the
+// Table streams a CSV file with a header row, one row at a time, with the
 // line each row starts on. Unlike csvio it needs no "id" column: vendor
 // exports name their columns as they like, and settings say which to read.
-type table struct {
+type Table struct {
 	name   string
 	header []string
 	cols   map[string]int
@@ -21,9 +24,9 @@ type table struct {
 	cr     *csv.Reader
 }
 
-// openTable reads the header row of the CSV in r; name is the file name
+// Open reads the header row of the CSV in r; name is the file name
 // used in messages.
-func openTable(name string, r io.Reader) (*table, error) {
+func Open(name string, r io.Reader) (*Table, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	// Spreadsheets saving "CSV UTF-8" put a byte-order mark before the
 	// first column name; left in, that column could not be found.
@@ -40,7 +43,7 @@ func openTable(name string, r io.Reader) (*table, error) {
 	if err != nil {
 		return nil, csvError(name, err)
 	}
-	t := &table{name: name, cols: make(map[string]int, len(h)), width: len(h), cr: cr}
+	t := &Table{name: name, cols: make(map[string]int, len(h)), width: len(h), cr: cr}
 	for i, c := range h {
 		c = strings.TrimSpace(c)
 		if !utf8.ValidString(c) {
@@ -58,10 +61,10 @@ func openTable(name string, r io.Reader) (*table, error) {
 	return t, nil
 }
 
-// column returns the index of the named column: an exact match, else the
+// Column returns the index of the named column: an exact match, else the
 // only one equal to it ignoring case. A missing column is an error for the
 // whole file, naming the file and the column.
-func (t *table) column(name string) (int, error) {
+func (t *Table) Column(name string) (int, error) {
 	if i, ok := t.cols[name]; ok {
 		return i, nil
 	}
@@ -80,19 +83,19 @@ func (t *table) column(name string) (int, error) {
 	return found, nil
 }
 
-// has reports whether the header has the named column.
-func (t *table) has(name string) bool {
-	_, err := t.column(name)
+// Has reports whether the header has the named column.
+func (t *Table) Has(name string) bool {
+	_, err := t.Column(name)
 	return err == nil
 }
 
-// next returns the next row that is not blank and the line it starts on,
+// Next returns the next row that is not blank and the line it starts on,
 // or io.EOF after the last. A row that cannot be used (wrong number of
 // cells, not UTF-8) comes back with bad set, so the caller can report it
 // and go on. A CSV syntax error ends the file: past an unbalanced quote the
 // rows no longer line up with their columns. The row is reused by the next
 // call; strings.Clone what you keep.
-func (t *table) next() (line int, row []string, bad string, err error) {
+func (t *Table) Next() (line int, row []string, bad string, err error) {
 	for {
 		row, err := t.cr.Read()
 		if err != nil {
@@ -102,7 +105,7 @@ func (t *table) next() (line int, row []string, bad string, err error) {
 			return 0, nil, "", csvError(t.name, err)
 		}
 		line, _ := t.cr.FieldPos(0)
-		if blank(row) {
+		if Blank(row) {
 			continue // spreadsheets pad files with rows of empty cells
 		}
 		if len(row) != t.width {
@@ -117,7 +120,7 @@ func (t *table) next() (line int, row []string, bad string, err error) {
 	}
 }
 
-func blank(row []string) bool {
+func Blank(row []string) bool {
 	for _, cell := range row {
 		if strings.TrimSpace(cell) != "" {
 			return false
@@ -137,3 +140,9 @@ func csvError(name string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", name, err)
 }
+
+// Name is the file name used in messages.
+func (t *Table) Name() string { return t.name }
+
+// Header is the header row, in file order.
+func (t *Table) Header() []string { return t.header }
