@@ -12,6 +12,7 @@ import (
 	"github.com/crmops/crmops/internal/config"
 	"github.com/crmops/crmops/internal/gitrepo"
 	"github.com/crmops/crmops/internal/policy"
+	"github.com/crmops/crmops/internal/policytest"
 )
 
 // LocalRemote is where init puts the local forge's bare repository when the
@@ -105,6 +106,10 @@ func scaffold(dir string, repo *gitrepo.Repo, head gitrepo.Hash) (map[string][]b
 		config.File:          []byte(config.Default),
 		policy.Path:          []byte(policy.Default),
 		"proposals/.gitkeep": nil,
+	}
+	// Tests covering every rule of the default policy, for crmops policy test.
+	for p, content := range policytest.DefaultTests() {
+		want[p] = content
 	}
 	committed := func(p string) ([]byte, bool) {
 		if head.IsZero() {
