@@ -190,7 +190,14 @@ func TestPolicyTest(t *testing.T) {
 	h := newHarness(t)
 	h.initRepo()
 
+	t.Run("init scaffolds tests that pass against the default policy", func(t *testing.T) {
+		h.policyExpect(0, []string{"test"}, "15 case(s) against policies/default.yaml: 0 failed")
+	})
+
 	t.Run("without test files it says where they go", func(t *testing.T) {
+		if err := os.RemoveAll(filepath.Join(h.dir, policytest.Dir)); err != nil {
+			t.Fatal(err)
+		}
 		h.policyExpect(1, []string{"test"}, "policy test: no test files in policies/tests/")
 	})
 
