@@ -64,11 +64,3 @@ func BenchmarkSimulate5000StrictDecoding(b *testing.B) {
 	defer simulate.StrictOnly(false)
 	benchSimulate(b)
 }
-
-// BenchmarkSimulate5000YAMLParser is the same replay with the canonical
-// parser off: every file parsed by yaml.v3, then walked by hand.
-func BenchmarkSimulate5000YAMLParser(b *testing.B) {
-	simulate.YAMLOnly(true)
-	defer simulate.YAMLOnly(false)
-	benchSimulate(b)
-}

@@ -38,6 +38,11 @@ func canonical(data []byte) (*yaml.Node, bool) {
 	// children: values are substrings, nodes and child lists slices.
 	lines := bytes.Count(data, []byte{'\n'}) + 1
 	p := canonParser{data: string(data), virtual: -1, nodes: make([]yaml.Node, 0, 2*lines+1), kids: make([]*yaml.Node, 0, 2*lines+1)}
+	// Comment lines at the top, such as the yaml-language-server line that
+	// ties a file to its JSON Schema, are not part of the tree.
+	for strings.HasPrefix(p.data[p.pos:], "#") {
+		p.next()
+	}
 	root, ok := p.mapping(0)
 	if !ok || p.pos < len(p.data) {
 		return nil, false

@@ -5,35 +5,31 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/crmops/crmops/internal/batch"
-	"github.com/crmops/crmops/internal/strictyaml"
 )
 
 // Replaying history decodes every batch and receipt in the repository, a
 // hundred thousand changes and more, and strict decoding is most of the
-// cost: yaml.v3's tokenizer, then a walk of the tree by reflection with a
-// key index per mapping for error lines (5,000 batches of 20 changes: about
-// 7 s on two cores). The fast path reads the same files in two steps:
+// cost: yaml.v3's tokenizer, then a walk of the tree by reflection (5,000
+// batches of 20 changes: about 3 s on two cores). The fast path reads the
+// files crmops writes in two steps:
 //
 //   - canonical parses the narrow form batch.Encode writes into the tree
-//     yaml.v3 would build, without its tokenizer; anything else is parsed
-//     by yaml.v3;
+//     yaml.v3 would build, without its tokenizer;
 //   - fastBatch and fastReceipt walk that tree by hand into the same
 //     structs, checking what the strict decoder and batch.Validate check.
 //
 // Either step gives up on anything unusual, and then the strict decoder
-// decodes the file again and has the last word, with its file:line: key
-// error. A file the fast path accepts is one the strict decoder accepts,
-// with the same values; only the Pos fields, unused here, are left empty.
-// Tests and a fuzz target hold the trees and the results to each other.
+// decodes the file and has the last word, with its file:line: key error.
+// A file the fast path accepts is one the strict decoder accepts, with the
+// same values; only the Pos fields, unused here, are left empty. Tests and
+// a fuzz target hold the trees and the results to each other.
 
-// strictOnly turns the fast path off, and yamlOnly its first step (for
-// benchmarks).
-var strictOnly, yamlOnly = false, false
+// strictOnly turns the fast path off (for benchmarks).
+var strictOnly = false
 
 // decodeBatch is batch.Decode.
 func decodeBatch(file string, data []byte) (*batch.Batch, error) {
@@ -55,31 +51,6 @@ func decodeReceipt(file string, data []byte) (*batch.Receipt, error) {
 		return r, nil
 	}
 	return batch.DecodeReceipt(file, data)
-}
-
-// parse returns the document's root node: from canonical when the file is
-// in the form crmops writes, else from yaml.v3; false for anything the
-// strict decoder refuses or that yaml.v3 cannot parse.
-func parse(data []byte) (*yaml.Node, bool) {
-	if root, ok := canonical(data); ok && !yamlOnly {
-		return root, true
-	}
-	return parseYAML(data)
-}
-
-// parseYAML is parse with yaml.v3 alone.
-func parseYAML(data []byte) (*yaml.Node, bool) {
-	if len(data) > strictyaml.MaxSize || !utf8.Valid(data) {
-		return nil, false
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil, false
-	}
-	if !plain(&doc) {
-		return nil, false
-	}
-	return doc.Content[0], true
 }
 
 // plain reports a node without anchors, aliases or explicit tags (which the
@@ -260,7 +231,7 @@ const (
 // fastBatch decodes and validates a batch file as batch.Decode does, or
 // reports false.
 func fastBatch(file string, data []byte) (*batch.Batch, bool) {
-	root, ok := parse(data)
+	root, ok := canonical(data)
 	if !ok {
 		return nil, false
 	}
@@ -378,7 +349,7 @@ var resultKeys = []string{"id", "status", "observed_before", "after", "at", "err
 // fastReceipt decodes and checks a receipt as batch.DecodeReceipt does, or
 // reports false.
 func fastReceipt(file string, data []byte) (*batch.Receipt, bool) {
-	root, ok := parse(data)
+	root, ok := canonical(data)
 	if !ok {
 		return nil, false
 	}
