@@ -100,11 +100,11 @@ func TestPolicyExplain(t *testing.T) {
 		r := h.policyExpect(0, []string{"explain", id},
 			"batch "+id+" ("+rel+")",
 			"policy policies/default.yaml on origin/main",
-			"c1  enrichment contacts/1001.jobtitle \"\" -> \"VP Sales\"  (source clay, confidence 0.97, trigger import)\n    match   enrichment-fill-empty (line 8): auto\n    => auto (enrichment-fill-empty)",
-			"    skip    enrichment-fill-empty (line 8): confidence 0.85 is below 0.9\n    skip    enrichment-overwrite (line 11): before is empty, not present\n",
+			"c1  enrichment contacts/1001.jobtitle \"\" -> \"VP Sales\"  (source clay, confidence 0.97, trigger import)\n    match   enrichment-fill-empty (line 9): auto\n    => auto (enrichment-fill-empty)",
+			"    skip    enrichment-fill-empty (line 9): confidence 0.85 is below 0.9\n    skip    enrichment-overwrite (line 12): before is empty, not present\n",
 			"    default no rule matched: review\n    => review (default)",
 			"c3  lifecycle contacts/1004 -> 1003  (source hubspot, confidence 1, trigger event)\n    skip    enrichment-fill-empty",
-			"    skip    dedupe-always-review (line 14): kind is \"lifecycle\", not dedupe\n    match   lifecycle-single-event (line 17): auto\n",
+			"    skip    dedupe-always-review (line 15): kind is \"lifecycle\", not dedupe\n    match   lifecycle-single-event (line 18): auto\n",
 			"    invariant:never-auto: a merge is never auto, whatever the policy says: lifecycle-single-event says auto, the built-in invariant makes it review\n    => review (invariant:never-auto)",
 			"batch: review (enrichment-fill-empty, default, invariant:never-auto), 1 approval(s) needed",
 		)
@@ -150,7 +150,7 @@ func TestPolicyExplain(t *testing.T) {
 	t.Run("--policy explains under another policy file", func(t *testing.T) {
 		p := h.writeFile("strict.yaml", strings.Replace(policy.Default, "min_confidence: 0.9}", "min_confidence: 0.99}", 1))
 		h.policyExpect(0, []string{"explain", "--policy", p, id},
-			"policy "+p, "    skip    enrichment-fill-empty (line 8): confidence 0.97 is below 0.99")
+			"policy "+p, "    skip    enrichment-fill-empty (line 9): confidence 0.97 is below 0.99")
 	})
 
 	t.Run("a batch only on its open proposal branch is found there", func(t *testing.T) {
@@ -162,7 +162,7 @@ func TestPolicyExplain(t *testing.T) {
 			t.Fatal("the proposal is in the checkout")
 		}
 		h.policyExpect(0, []string{"explain", props[0].Batch},
-			"batch "+props[0].Batch+" ("+batch.Path(props[0].Batch)+")", "    match   owner-always-review (line 23): review")
+			"batch "+props[0].Batch+" ("+batch.Path(props[0].Batch)+")", "    match   owner-always-review (line 24): review")
 	})
 
 	t.Run("an unknown batch id is an error naming where it looked", func(t *testing.T) {
@@ -242,7 +242,7 @@ func TestPolicyTest(t *testing.T) {
 		p := h.writeFile("loose.yaml", strings.Replace(policy.Default, "    when: {kind: email_verification}\n    decision: review", "    when: {kind: email_verification}\n    decision: auto", 1))
 		h.policyExpect(3, []string{"test", "--policy", p},
 			`case "mark an email risky": want review (email-risky), got auto (email-risky)`,
-			"email-risky (line 29) matched and decided auto")
+			"email-risky (line 30) matched and decided auto")
 	})
 
 	t.Run("a rule no case reaches is noted", func(t *testing.T) {

@@ -298,9 +298,27 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// Encode writes v (a Batch, Receipt or Rejection) canonically.
+// SchemaBase is where the JSON Schemas of crmops' files are published; the
+// first line of every file crmops writes points editors at its schema.
+const SchemaBase = "https://raw.githubusercontent.com/crmops/crmops/main/schemas/"
+
+// SchemaComment is the yaml-language-server comment naming a schema file.
+func SchemaComment(schema string) string {
+	return "# yaml-language-server: $schema=" + SchemaBase + schema + "\n"
+}
+
+// Encode writes v (a Batch, Receipt or Rejection) canonically, after the
+// comment that lets editors validate and complete it.
 func Encode(v any) ([]byte, error) {
 	var buf bytes.Buffer
+	switch v.(type) {
+	case Batch, *Batch:
+		buf.WriteString(SchemaComment("batch.schema.json"))
+	case Receipt, *Receipt:
+		buf.WriteString(SchemaComment("receipt.schema.json"))
+	case Rejection, *Rejection:
+		buf.WriteString(SchemaComment("rejection.schema.json"))
+	}
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(v); err != nil {

@@ -111,7 +111,8 @@ func Parse(file string, data []byte) (*Config, error) {
 }
 
 // Default is the configuration `crmops init` writes.
-const Default = `version: 1
+const Default = `# yaml-language-server: $schema=https://raw.githubusercontent.com/crmops/crmops/main/schemas/config.schema.json
+version: 1
 crm:
   kind: sqlite                 # sqlite (embedded default) | hubspot
   path: .crmops/crm.db         # the database file (git-ignored)

@@ -290,7 +290,8 @@ func (p *Policy) EvaluateBatch(b *batch.Batch) BatchVerdict {
 
 // Default is the policy `crmops init` writes: the five scenarios of the
 // approval-first model.
-const Default = `version: 1
+const Default = `# yaml-language-server: $schema=https://raw.githubusercontent.com/crmops/crmops/main/schemas/policy.schema.json
+version: 1
 default: review                  # decision when no rule matches
 approvals: 1                     # approvals a review batch needs (a rule may raise it)
 limits:

@@ -142,17 +142,17 @@ cases:
 		{
 			name: "a case without a rule names the rule that decided",
 			diff: `case "risky email is auto": want auto, got review (email-risky)`,
-			why:  []string{"email-risky (line 29) matched and decided review"},
+			why:  []string{"email-risky (line 30) matched and decided review"},
 		},
 		{
 			name: "a case wanting a later rule says which rule matched first",
 			diff: `case "owner by a later rule": want review (email-risky), got review (owner-always-review)`,
-			why:  []string{"email-risky: comes after owner-always-review, which matched first", "owner-always-review (line 23) matched and decided review"},
+			why:  []string{"email-risky: comes after owner-always-review, which matched first", "owner-always-review (line 24) matched and decided review"},
 		},
 		{
 			name: "a case wanting the default says which rule matched",
 			diff: `case "lifecycle by the default": want auto (default), got auto (lifecycle-single-event)`,
-			why:  []string{"default: rule lifecycle-single-event matched first", "lifecycle-single-event (line 17) matched and decided auto"},
+			why:  []string{"default: rule lifecycle-single-event matched first", "lifecycle-single-event (line 18) matched and decided auto"},
 		},
 		{
 			name: "a case naming a rule the policy lacks says so",
