@@ -143,6 +143,12 @@ func Load(file string, data []byte) (*Policy, error) {
 		if !validDecision(r.Decision) {
 			return nil, r.Pos.Errorf(file, "decision", "unknown decision %q (auto, review or deny)", r.Decision)
 		}
+		for key, v := range map[string]*float64{"min_confidence": r.When.MinConfidence, "max_confidence": r.When.MaxConfidence} {
+			if v != nil && (*v < 0 || *v > 1) {
+				// 90 meant as 0.9 would otherwise disable the rule silently.
+				return nil, r.Pos.Errorf(file, "when", "%s %v is outside 0..1", key, *v)
+			}
+		}
 		if r.When.Before != "" && r.When.Before != "empty" && r.When.Before != "present" {
 			return nil, r.Pos.Errorf(file, "when", "before must be empty or present, not %q", r.When.Before)
 		}
