@@ -41,7 +41,7 @@ func seededRepo(b *testing.B) *harness {
 		}
 		h := &harness{t: b, dir: filepath.Join(dir, "repo"), clock: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC), env: map[string]string{}}
 		start := time.Now()
-		benchRepo.err = seedHistory(h)
+		benchRepo.err = seedHistory(h, benchBatches)
 		benchRepo.h = h
 		fmt.Fprintf(os.Stderr, "seeded %d batches in %s (%s)\n", benchBatches, time.Since(start).Round(time.Millisecond), h.dir)
 	})
@@ -55,7 +55,7 @@ func seededRepo(b *testing.B) *harness {
 // seedHistory writes the history crmops itself would have written — a proposal
 // commit, a merge commit with the audit trailers, and a receipt commit per
 // batch — straight through gitrepo, then pushes it and checks it out.
-func seedHistory(h *harness) error {
+func seedHistory(h *harness, batches int) error {
 	if r := h.run("", "init", h.dir); r.code != 0 {
 		return fmt.Errorf("init: %s", r.err)
 	}
@@ -74,7 +74,7 @@ func seedHistory(h *harness) error {
 	bot := func(when time.Time) gitrepo.Identity {
 		return gitrepo.Identity{Name: "crmops", Email: "crmops@users.noreply.crmops", When: when}
 	}
-	for i := 0; i < benchBatches; i++ {
+	for i := 0; i < batches; i++ {
 		at = at.Add(90 * time.Minute)
 		b := &batch.Batch{Version: 1, Created: at, Detector: "enrichment", Title: "enrichment fills"}
 		for c := 0; c < benchChanges; c++ {
