@@ -6,7 +6,9 @@ package detecttest
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -157,4 +159,45 @@ func DefaultPolicy(t *testing.T) *policy.Policy {
 // EnvFor is a detector environment over db, with no progress output.
 func EnvFor(db crm.Connector) detect.Env {
 	return detect.Env{CRM: db, Dir: ".", Progress: detect.NoProgress{}}
+}
+
+// BenchRecords is the CRM size detector benchmarks seed: 100,000 by
+// default, or CRMOPS_BENCH_RECORDS (1000000 for the 1M-record target).
+func BenchRecords(b *testing.B) int {
+	n := 100_000
+	if s := os.Getenv("CRMOPS_BENCH_RECORDS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v <= 0 {
+			b.Fatalf("CRMOPS_BENCH_RECORDS=%q is not a positive number", s)
+		}
+		n = v
+	}
+	return n
+}
+
+// SeedMany upserts n generated records, 10,000 per transaction.
+func SeedMany(b *testing.B, db *sqlite.DB, object string, n int, gen func(i int) crm.Record) {
+	recs := make([]crm.Record, 0, 10_000)
+	for i := 0; i < n; i++ {
+		recs = append(recs, gen(i))
+		if len(recs) == cap(recs) || i == n-1 {
+			Seed(b, db, object, recs...)
+			recs = recs[:0]
+		}
+	}
+}
+
+// BenchDetect times d over env and reports the CRM's size and the changes
+// found per run.
+func BenchDetect(b *testing.B, d detect.Detector, env detect.Env, records int) {
+	var changes int
+	for b.Loop() {
+		res, err := d.Detect(b.Context(), env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		changes = len(res.Changes)
+	}
+	b.ReportMetric(float64(records), "records")
+	b.ReportMetric(float64(changes), "changes")
 }
