@@ -147,6 +147,9 @@ func testWholeLoop(t *testing.T, forgeKind, crmKind string) {
 	t.Run("the author cannot approve and an unapproved review batch is not merged", func(t *testing.T) {
 		h.expectAs(h.bot(), exitError, []string{"review", "approve", overwrite.Batch}, "cannot review")
 		h.expectAs("bob", exitError, []string{"merge", overwrite.Batch}, "needs 1 approval")
+		// In a workflow run on each approval, waiting is not a failure; a
+		// proposal that can never merge still is.
+		h.expectAs("bob", 0, []string{"merge", "--if-ready", overwrite.Batch}, "Not merged yet", "needs 1 approval")
 	})
 
 	t.Run("an approved batch merges, applies, and its receipt names the approver", func(t *testing.T) {

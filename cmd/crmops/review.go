@@ -228,6 +228,7 @@ func newReviewRejectCmd(f *factory) *cobra.Command {
 
 func newMergeCmd(f *factory) *cobra.Command {
 	var as string
+	var ifReady bool
 	cmd := &cobra.Command{
 		Use:   "merge BATCH|PR",
 		Short: "Merge a proposal if the base branch's policy allows: auto, or approvals satisfied",
@@ -249,6 +250,10 @@ func newMergeCmd(f *factory) *cobra.Command {
 				return err
 			}
 			res, err := svc.Merge(cmd.Context(), o, login)
+			if ifReady && err != nil && res != nil && res.Evaluation.Waiting {
+				fmt.Fprintf(f.out, "Not merged yet: %s\n", res.Evaluation.Blocked)
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -258,5 +263,6 @@ func newMergeCmd(f *factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&as, "as", "", "your login (default: $CRMOPS_LOGIN or the OS user)")
+	cmd.Flags().BoolVar(&ifReady, "if-ready", false, "exit 0 when the batch only waits for more approvals (for workflows run on each approval)")
 	return cmd
 }

@@ -40,6 +40,9 @@ type Evaluation struct {
 	Decision string
 	// Blocked says why the batch may not be merged, when it may not.
 	Blocked string
+	// Waiting is true when the only thing missing is approvals: a state
+	// that more reviews will end, not a fault.
+	Waiting bool
 }
 
 // Evaluate checks an open proposal against the policy of the base branch it
@@ -82,6 +85,7 @@ func (s *Service) Evaluate(ctx context.Context, o *forge.Open) (*Evaluation, err
 	if err != nil {
 		if ev.Blocked == "" {
 			ev.Blocked = err.Error()
+			ev.Waiting = ev.Verdict.Decision == policy.Review
 		}
 		return ev, nil
 	}

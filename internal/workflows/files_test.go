@@ -331,7 +331,7 @@ func TestReviewMergesApprovedProposalsAndApplies(t *testing.T) {
 				t.Errorf("job if: %q lacks %q", cond, want)
 			}
 		}
-		if got := crmopsCommands(job); !reflect.DeepEqual(got, []string{"merge ${{ github.event.pull_request.number }}", "apply"}) {
+		if got := crmopsCommands(job); !reflect.DeepEqual(got, []string{"merge --if-ready ${{ github.event.pull_request.number }}", "apply"}) {
 			t.Errorf("crmops commands %q, want merge of the pull request, then apply", got)
 		}
 		with := mapOf(checkout(t, job)["with"])
