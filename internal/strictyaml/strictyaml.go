@@ -5,8 +5,10 @@
 package strictyaml
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"sort"
 	"strconv"
@@ -110,8 +112,9 @@ func decodeAt(file string, offset int, data []byte, v any) error {
 	if !utf8.Valid(data) {
 		return &Error{File: file, Line: firstInvalidLine(data), Msg: "file is not valid UTF-8"}
 	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		e := syntaxError(file, err)
 		if e.Line == 0 {
 			e.Line = firstControlLine(data)
@@ -120,6 +123,16 @@ func decodeAt(file string, offset int, data []byte, v any) error {
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return &Error{File: file, Msg: "file is empty"}
+	}
+	// A reader sees every document of a file; crmops would act on the
+	// first alone. So a file holds exactly one.
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		line := next.Line
+		if err != nil {
+			line = syntaxError(file, err).Line
+		}
+		return &Error{File: file, Line: line, Msg: "a second YAML document starts here; a crmops file holds exactly one (remove the '---' and what follows, or merge it into the first)"}
 	}
 	if a := findAlias(&doc); a != nil {
 		return &Error{File: file, Line: a.Line, Msg: "YAML aliases and anchors are not allowed"}

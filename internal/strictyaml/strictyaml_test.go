@@ -471,3 +471,36 @@ func TestDecodeRefusesDuplicateMapKeysAndControlCharacters(t *testing.T) {
 		})
 	}
 }
+
+func TestAFileHoldsExactlyOneDocument(t *testing.T) {
+	type doc struct {
+		A string `yaml:"a"`
+	}
+	tests := []struct {
+		name, text string
+		line       int
+	}{
+		{"a second document after ---", "a: x\n---\na: y\n", 2},
+		{"an empty second document", "a: x\n---\n", 0},
+		{"a second document that is not even valid", "a: x\n---\n: : [\n", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is refused", func(t *testing.T) {
+			var d doc
+			err := strictyaml.Decode("f.yaml", []byte(tt.text), &d)
+			var e *strictyaml.Error
+			if !errors.As(err, &e) || !strings.Contains(e.Msg, "second YAML document") {
+				t.Fatalf("Decode = %v, want a second-document error", err)
+			}
+			if tt.line > 0 && e.Line != tt.line {
+				t.Errorf("line %d, want %d", e.Line, tt.line)
+			}
+		})
+	}
+	t.Run("a leading --- is one document", func(t *testing.T) {
+		var d doc
+		if err := strictyaml.Decode("f.yaml", []byte("---\na: x\n"), &d); err != nil || d.A != "x" {
+			t.Fatalf("Decode = %v, %+v", err, d)
+		}
+	})
+}
