@@ -32,6 +32,11 @@ const utf8BOM = "\uFEFF"
 // Rows whose cells are all empty are skipped. An error from fn stops reading
 // and is returned with the line prefixed.
 //
+// An id on more than one row is an error naming both lines, since which row
+// should win is a guess ("name:line: id: \"1001\" repeats line 2"); the
+// error comes when the second row is read, so fn has seen the first. Set
+// ReadOptions.AllowRepeatedIDs to have every row passed to fn instead.
+//
 // A file without an "id" column but with HubSpot's "Record ID" column is
 // read as a HubSpot export (see ReadOptions). Read is ReadWith with the zero
 // ReadOptions.
@@ -70,6 +75,10 @@ type ReadOptions struct {
 	// "Email" column means companies, a "Deal Name" column deals, else
 	// contacts).
 	Object string
+	// AllowRepeatedIDs passes every row to fn even when its id was on an
+	// earlier row; by default a repeated id is an error. Ids are compared as
+	// read (after trimming spaces), case included.
+	AllowRepeatedIDs bool
 }
 
 // ReadWith is Read with options.
@@ -101,6 +110,12 @@ func ReadWith(r io.Reader, name string, opts ReadOptions, fn func(line int, rec 
 		return err
 	}
 	columns := h.names
+	// firstLine remembers where each id was first seen, to name both lines
+	// when one repeats.
+	var firstLine map[string]int
+	if !opts.AllowRepeatedIDs {
+		firstLine = map[string]int{}
+	}
 
 	for {
 		row, err := cr.Read()
@@ -120,6 +135,12 @@ func ReadWith(r io.Reader, name string, opts ReadOptions, fn func(line int, rec 
 		rec := crm.Record{ID: strings.TrimSpace(row[h.idCol]), Fields: make(map[string]string, len(columns)-1)}
 		if rec.ID == "" {
 			return fmt.Errorf("%s:%d: empty id", name, line)
+		}
+		if firstLine != nil {
+			if first, dup := firstLine[rec.ID]; dup {
+				return fmt.Errorf("%s:%d: %s: %q repeats line %d", name, line, h.labels[h.idCol], rec.ID, first)
+			}
+			firstLine[rec.ID] = line
 		}
 		for i, value := range row {
 			// Invalid UTF-8 is usually a file saved in a legacy encoding;

@@ -254,3 +254,68 @@ func TestRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+func TestReadRepeatedIDs(t *testing.T) {
+	errs := []struct {
+		name    string
+		opts    ReadOptions
+		input   string
+		wantErr string
+		// wantRows is how many rows fn saw before the error.
+		wantRows int
+	}{
+		{"a repeated id is refused naming both lines",
+			ReadOptions{}, "id,email\n1001,a@x.com\n1002,b@x.com\n1001,c@x.com\n",
+			`contacts.csv:4: id: "1001" repeats line 2`, 2},
+		{"ids are compared after trimming spaces",
+			ReadOptions{}, "id,email\n1001,a@x.com\n 1001 ,c@x.com\n",
+			`contacts.csv:3: id: "1001" repeats line 2`, 1},
+		{"the lines named are the rows' first lines, after blank rows and multi-line cells",
+			ReadOptions{}, "id,note\n7,\"two\nlines\"\n,\n7,x\n",
+			`contacts.csv:5: id: "7" repeats line 2`, 1},
+		{"a HubSpot export names its id column as written",
+			ReadOptions{}, "Record ID,Email\n5,a@x.com\n5,b@x.com\n",
+			`contacts.csv:3: Record ID: "5" repeats line 2`, 1},
+	}
+	for _, tt := range errs {
+		t.Run(tt.name, func(t *testing.T) {
+			var rows []row
+			err := ReadWith(strings.NewReader(tt.input), "contacts.csv", tt.opts, func(line int, rec crm.Record) error {
+				rows = append(rows, row{line, rec})
+				return nil
+			})
+			if err == nil || err.Error() != tt.wantErr {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			if len(rows) != tt.wantRows {
+				t.Errorf("fn saw %d rows before the error, want %d", len(rows), tt.wantRows)
+			}
+		})
+	}
+
+	t.Run("ids differing only in case are different records", func(t *testing.T) {
+		got, err := readAll(t, "id,email\nabc,a@x.com\nABC,b@x.com\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []row{r(2, "abc", "email", "a@x.com"), r(3, "ABC", "email", "b@x.com")}; !sameRows(got, want) {
+			t.Errorf("got %v, want %v", got, want)
+		}
+	})
+
+	t.Run("AllowRepeatedIDs passes every row on in file order", func(t *testing.T) {
+		var got []row
+		err := ReadWith(strings.NewReader("id,email\n1,a@x.com\n2,b@x.com\n1,c@x.com\n"), "contacts.csv",
+			ReadOptions{AllowRepeatedIDs: true}, func(line int, rec crm.Record) error {
+				got = append(got, row{line, rec})
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []row{r(2, "1", "email", "a@x.com"), r(3, "2", "email", "b@x.com"), r(4, "1", "email", "c@x.com")}
+		if !sameRows(got, want) {
+			t.Errorf("got %v, want %v", got, want)
+		}
+	})
+}
