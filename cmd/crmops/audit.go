@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crmops/crmops/internal/audit"
+	"github.com/crmops/crmops/internal/display"
 	"github.com/crmops/crmops/internal/workspace"
 )
 
@@ -41,7 +42,7 @@ func newAuditCmd(f *factory) *cobra.Command {
 				return writeJSON(f, entries)
 			}
 			if len(entries) == 0 {
-				fmt.Fprintf(f.out, "No proposals have touched %s/%s.\n", object, id)
+				fmt.Fprintf(f.out, "No proposals have touched %s/%s.\n", display.Terminal(object), display.Terminal(id))
 			}
 			for _, e := range entries {
 				printAuditEntry(f, e)
@@ -54,31 +55,47 @@ func newAuditCmd(f *factory) *cobra.Command {
 	return cmd
 }
 
+// printAuditEntry prints one entry for a person; every value goes through
+// display.Terminal (--json prints them as they are).
 func printAuditEntry(f *factory, e audit.Entry) {
-	what := fmt.Sprintf("%s: %q -> %q", e.Field, e.Before, e.After)
-	if e.Op == "merge" {
-		what = fmt.Sprintf("merge %s/%s into %s", e.Object, e.MergeFrom, e.Record)
+	t := display.Terminal
+	quoted := func(s string) string { return "\"" + t(s) + "\"" }
+	what := fmt.Sprintf("%s: %s -> %s", t(e.Field), quoted(e.Before), quoted(e.After))
+	switch e.Op {
+	case "merge":
+		what = fmt.Sprintf("merge %s/%s into %s", t(e.Object), t(e.MergeFrom), t(e.Record))
+	case "unmerge":
+		what = fmt.Sprintf("unmerge %s/%s from %s", t(e.Object), t(e.MergeFrom), t(e.Record))
 	}
-	fmt.Fprintf(f.out, "%s  %s\n", orDash(e.At), what)
-	decision := e.Decision
+	fmt.Fprintf(f.out, "%s  %s\n", t(orDash(e.At)), what)
+	decision := t(e.Decision)
 	if len(e.Approvers) > 0 {
-		decision += " by " + strings.Join(e.Approvers, ", ")
+		decision += " by " + joined(e.Approvers)
 	}
-	fmt.Fprintf(f.out, "    %s · %s · source %s · confidence %.2f\n", e.Status, decision, orDash(e.Source), e.Confidence)
-	fmt.Fprintf(f.out, "    batch %s %s", e.Batch, e.Change)
+	fmt.Fprintf(f.out, "    %s · %s · source %s · confidence %.2f\n", t(e.Status), decision, t(orDash(e.Source)), e.Confidence)
+	fmt.Fprintf(f.out, "    batch %s %s", t(e.Batch), t(e.Change))
 	if e.Commit != "" {
-		fmt.Fprintf(f.out, " · commit %s", workspace.Short(e.Commit))
+		fmt.Fprintf(f.out, " · commit %s", t(workspace.Short(e.Commit)))
 	}
 	if e.Policy != "" {
-		fmt.Fprintf(f.out, " · %s", shortPolicy(e.Policy))
+		fmt.Fprintf(f.out, " · %s", t(shortPolicy(e.Policy)))
 	}
 	if len(e.Rules) > 0 {
-		fmt.Fprintf(f.out, " (%s)", strings.Join(e.Rules, ", "))
+		fmt.Fprintf(f.out, " (%s)", joined(e.Rules))
 	}
 	fmt.Fprintln(f.out)
 	if e.Error != "" {
-		fmt.Fprintf(f.out, "    %s\n", e.Error)
+		fmt.Fprintf(f.out, "    %s\n", t(e.Error))
 	}
+}
+
+// joined lists values for a terminal, each through display.Terminal.
+func joined(list []string) string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = display.Terminal(s)
+	}
+	return strings.Join(out, ", ")
 }
 
 func shortPolicy(p string) string {

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/check"
+	"github.com/crmops/crmops/internal/display"
 	"github.com/crmops/crmops/internal/gitrepo"
 	"github.com/crmops/crmops/internal/policy"
 	"github.com/crmops/crmops/internal/workflows"
@@ -17,8 +20,8 @@ import (
 )
 
 func newCheckCmd(f *factory) *cobra.Command {
-	var asJSON bool
-	var policyFile string
+	var asJSON, fromFork bool
+	var policyFile, proposer string
 	cmd := &cobra.Command{
 		Use:   "check [PATH]...",
 		Short: "Validate batch files and print each change's decision and rule (exit 3 if any is invalid or denied)",
@@ -39,7 +42,11 @@ func newCheckCmd(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rows := check.Files(ws.Dir, files, pol)
+			by, err := checkProposer(f, proposer, fromFork)
+			if err != nil {
+				return err
+			}
+			rows := check.Files(ws.Dir, files, pol, check.Options{Proposer: by, Now: f.now()})
 			inActions := workflows.InActions(f.getenv)
 			failed := 0
 			for _, r := range rows {
@@ -66,9 +73,9 @@ func newCheckCmd(f *factory) *cobra.Command {
 				for _, r := range rows {
 					switch {
 					case r.Error != "":
-						fmt.Fprintf(f.out, "error  %s\n", r.Error)
+						fmt.Fprintf(f.out, "error  %s\n", display.Terminal(r.Error))
 					default:
-						fmt.Fprintf(f.out, "%-6s %s %s  (%s)\n", r.Decision, r.File, r.Change, r.Rule)
+						fmt.Fprintf(f.out, "%-6s %s %s  (%s)\n", display.Terminal(r.Decision), display.Terminal(r.File), display.Terminal(r.Change), display.Terminal(r.Rule))
 					}
 				}
 				fmt.Fprintf(f.out, "%d file(s), %d row(s), %d invalid or denied\n", len(files), len(rows), failed)
@@ -85,7 +92,52 @@ func newCheckCmd(f *factory) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "machine output")
 	cmd.Flags().StringVar(&policyFile, "policy", "", "judge under this policy file instead of the base branch's")
+	cmd.Flags().StringVar(&proposer, "proposer", "", "judge the batches as proposed by this login (default: in a pull request's workflow run, its author)")
+	cmd.Flags().BoolVar(&fromFork, "from-fork", false, "judge the batches as proposed from a fork")
 	return cmd
+}
+
+// checkProposer is who the checked batches are judged as proposed by: the
+// flags, else, in a pull request's workflow run, the pull request's author
+// and whether it comes from a fork, as GitHub's event payload says (never
+// as the batch says). Elsewhere it is unknown.
+func checkProposer(f *factory, login string, fromFork bool) (policy.Proposer, error) {
+	if login != "" || fromFork {
+		return policy.Proposer{Login: login, Outside: fromFork}, nil
+	}
+	path := f.getenv("GITHUB_EVENT_PATH")
+	if path == "" {
+		return policy.Proposer{}, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return policy.Proposer{}, fmt.Errorf("check: the workflow's event: %w", err)
+	}
+	var ev struct {
+		PullRequest *struct {
+			User struct {
+				Login string `json:"login"`
+			} `json:"user"`
+			Head struct {
+				Repo struct {
+					FullName string `json:"full_name"`
+				} `json:"repo"`
+			} `json:"head"`
+			Base struct {
+				Repo struct {
+					FullName string `json:"full_name"`
+				} `json:"repo"`
+			} `json:"base"`
+		} `json:"pull_request"`
+	}
+	if err := json.Unmarshal(data, &ev); err != nil {
+		return policy.Proposer{}, fmt.Errorf("check: %s: %w", path, err)
+	}
+	if ev.PullRequest == nil {
+		return policy.Proposer{}, nil
+	}
+	pr := ev.PullRequest
+	return policy.Proposer{Login: pr.User.Login, Outside: !strings.EqualFold(pr.Head.Repo.FullName, pr.Base.Repo.FullName)}, nil
 }
 
 // githubReport annotates the failed rows in a GitHub Actions step (on

@@ -31,9 +31,11 @@ func TestCheckInGitHubActions(t *testing.T) {
 			resumed = i
 		}
 	}
-	injected := strings.Index(r.out, "\n::add-mask::x")
-	if resumed < 0 || injected < 0 || injected > strings.Index(r.out, "::"+stop[1]+"::") {
-		t.Errorf("the quoted key's line is not between stop and resume:\n%s", r.out)
+	// The key's line feed is shown, not printed: the key stays on the
+	// error's line, which is between stop and resume.
+	injected := strings.Index(r.out, "evil⟨U+000A⟩::add-mask::x")
+	if strings.Contains(r.out, "\n::add-mask::x") || resumed < 0 || injected < 0 || injected > strings.Index(r.out, "::"+stop[1]+"::") {
+		t.Errorf("the quoted key is not shown on its error's line between stop and resume:\n%s", r.out)
 	}
 	want := "::error file=proposals/2026-11/b-bad.yaml,line=3,title=crmops check::evil%0A::add-mask::x: unknown key"
 	if last := lines[len(lines)-1]; !strings.HasPrefix(last, want) || resumed != len(lines)-2 {

@@ -91,7 +91,7 @@ func runDetectors(ctx context.Context, f *factory, ws *workspace.Workspace, name
 		if err := validateDetected(name, found.Changes); err != nil {
 			return nil, nil, err
 		}
-		run, err := f.proposer(ws, fg, "crmops").Run(ctx, name, found.Changes, opts)
+		run, err := f.proposer(ws, fg, "").Run(ctx, name, found.Changes, opts)
 		if err != nil {
 			return nil, nil, err
 		}

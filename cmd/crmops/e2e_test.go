@@ -457,7 +457,7 @@ func gitHubTrustBoundaries(t *testing.T, h *harness) {
 		id := "20261124T094000Z-outside-222222"
 		head := h.pushBranch("forks/mallory", "mallory", map[string]string{batch.Path(id): batchFile(id, fillChange)})
 		n := h.gh.OpenForkPR(githubtest.ForkPR{Owner: "mallory", Branch: "crmops/" + id, Head: head, Title: "fill a phone"})
-		h.expectAs("bob", exitError, []string{"merge", fmt.Sprint(n)}, "a proposal from a fork is never merged automatically")
+		h.expectAs("bob", exitError, []string{"merge", fmt.Sprint(n)}, "it comes from a fork")
 		if h.gh.PR(n).Merged {
 			t.Error("the fork's pull request was merged")
 		}

@@ -104,8 +104,14 @@ func (f *factory) reviews(ws *workspace.Workspace, fg forge.Forge) *review.Servi
 	return &review.Service{WS: ws, Forge: fg, Now: f.now}
 }
 
-func (f *factory) proposer(ws *workspace.Workspace, fg forge.Forge, author string) *propose.Runner {
-	return &propose.Runner{WS: ws, Forge: fg, Review: f.reviews(ws, fg), Now: f.now, Author: author}
+// proposer proposes as login, or, without one, as the identity crmops acts
+// as on the forge (forge.login): who the policy judges the batches as
+// proposed by until the forge says who opened them.
+func (f *factory) proposer(ws *workspace.Workspace, fg forge.Forge, login string) *propose.Runner {
+	if login == "" {
+		login = ws.Config.Forge.Login
+	}
+	return &propose.Runner{WS: ws, Forge: fg, Review: f.reviews(ws, fg), Now: f.now, Author: login}
 }
 
 func (f *factory) applier(ws *workspace.Workspace, fg forge.Forge, c crm.Connector) *apply.Runner {

@@ -18,6 +18,7 @@ import (
 	"github.com/crmops/crmops/internal/crm/sqlite"
 	"github.com/crmops/crmops/internal/forge/github/githubtest"
 	"github.com/crmops/crmops/internal/gitrepo"
+	"github.com/crmops/crmops/internal/policy"
 	"github.com/crmops/crmops/internal/workspace"
 )
 
@@ -70,17 +71,22 @@ func (h *harness) initRepo() {
 	if h.forge != "github" {
 		return
 	}
-	tokens := map[string]string{}
+	tokens, emails := map[string]string{}, map[string]string{}
 	for _, login := range []string{"crmops-bot", "alice", "bob", "carol", "mallory"} {
 		tokens["tok-"+login] = login
+		// The addresses pushBranch commits with are verified on the
+		// accounts, so GitHub attributes those commits.
+		emails[login+"@example.com"] = login
 	}
 	h.gh = githubtest.New(h.t, githubtest.Options{
 		Owner: "acme", Repo: "crm-changes", BareRepo: filepath.Join(h.dir, workspace.LocalRemote),
-		DefaultBranch: "main", Tokens: tokens,
+		DefaultBranch: "main", Tokens: tokens, Emails: emails,
 		Now: func() time.Time { return time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC) },
 	})
-	cfg := strings.Replace(readFile(h.t, filepath.Join(h.dir, "crmops.yaml")), "  kind: local ", "  kind: github", 1)
-	h.pushToMain("use the GitHub forge\n", map[string]string{"crmops.yaml": cfg})
+	cfg := strings.Replace(readFile(h.t, filepath.Join(h.dir, "crmops.yaml")), "  kind: local ", "  login: crmops-bot\n  kind: github", 1)
+	// On GitHub the default policy's auto rules trust only the bot the
+	// workflows act as.
+	h.pushToMain("use the GitHub forge\n", map[string]string{"crmops.yaml": cfg, policy.Path: policy.DefaultFor([]string{"crmops-bot"})})
 	h.env["GITHUB_REPOSITORY"] = "acme/crm-changes"
 	h.env["GITHUB_API_URL"] = h.gh.URL()
 	h.env["GITHUB_TOKEN"] = "tok-crmops-bot"

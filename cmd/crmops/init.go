@@ -1,15 +1,18 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/crmops/crmops/internal/config"
 	"github.com/crmops/crmops/internal/workspace"
 )
 
 func newInitCmd(f *factory) *cobra.Command {
-	return &cobra.Command{
+	var forgeKind, login string
+	cmd := &cobra.Command{
 		Use:   "init [DIR]",
 		Short: "Scaffold a change-request repository (configuration, policy, proposals/, a local remote)",
 		Args:  args(cobra.MaximumNArgs(1)),
@@ -18,7 +21,21 @@ func newInitCmd(f *factory) *cobra.Command {
 			if len(a) == 1 {
 				dir = a[0]
 			}
-			ws, err := workspace.Init(cmd.Context(), dir, f.now())
+			var opts workspace.InitOptions
+			switch forgeKind {
+			case "local":
+				if login != "" {
+					return usageError{errors.New("init: --login goes with --forge github (on the local forge every proposer is trusted alike)")}
+				}
+			case "github":
+				opts.GitHubLogin = login
+				if login == "" {
+					opts.GitHubLogin = config.GitHubActionsLogin
+				}
+			default:
+				return usageError{fmt.Errorf("init: --forge is local or github, not %q", forgeKind)}
+			}
+			ws, err := workspace.Init(cmd.Context(), dir, f.now(), opts)
 			if err != nil {
 				return err
 			}
@@ -28,4 +45,7 @@ func newInitCmd(f *factory) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&forgeKind, "forge", "local", "local or github: github writes forge: github and a policy whose auto rules trust only --login")
+	cmd.Flags().StringVar(&login, "login", "", "with --forge github: the bot the workflows act as (default github-actions[bot]; a GitHub App's is <app-slug>[bot])")
+	return cmd
 }

@@ -48,6 +48,9 @@ type policyExplainOptions struct {
 	targets    []string
 	policyFile string
 	asJSON     bool
+	// proposer and fromFork are who to explain the batches as proposed by.
+	proposer string
+	fromFork bool
 }
 
 func newPolicyExplainCmd(f *factory) *cobra.Command {
@@ -55,9 +58,15 @@ func newPolicyExplainCmd(f *factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "explain BATCH|FILE...",
 		Short: "For each change of a batch, the rule that decided it and why every earlier rule did not match",
-		Long: "explain shows, for each change of a batch, the rule that decided it, why each earlier rule\n" +
-			"did not match, the built-in invariant when it overrode an auto rule, and the batch's own\n" +
-			"review key when it held an all-auto batch for a person.\n\n" +
+		Long: "explain shows, for each change of a batch, the rule that decided it and why each earlier rule\n" +
+			"did not match; every other kind the change was judged as because it writes that kind's field\n" +
+			"(fields: in the policy), with the rule that matched it as that kind or the default; the built-in\n" +
+			"guard that overrode the rules, and why (a merge or owner field never auto, a kind writing\n" +
+			"another kind's field refused, an untrusted proposer, a freeze); and what held the batch as a\n" +
+			"whole (a limit, its review key, a freeze).\n\n" +
+			"The batch is explained as proposed by --proposer LOGIN (the forge's login; --from-fork for a\n" +
+			"pull request from a fork), or else by an unknown proposer, whom a policy whose auto rules name\n" +
+			"proposers does not trust.\n\n" +
 			"BATCH is a batch id, looked up under proposals/ in the checkout, then on its proposal\n" +
 			"branch crmops/BATCH as last fetched; FILE is a batch file's path. The policy is the base\n" +
 			"branch's, as crmops check uses it, unless --policy names a file.",
@@ -69,6 +78,8 @@ func newPolicyExplainCmd(f *factory) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.policyFile, "policy", "", "explain under this policy file instead of the base branch's")
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "machine output")
+	cmd.Flags().StringVar(&o.proposer, "proposer", "", "explain as proposed by this login, as the forge knows it (default: an unknown proposer)")
+	cmd.Flags().BoolVar(&o.fromFork, "from-fork", false, "explain as proposed from a fork (never trusted)")
 	return cmd
 }
 
@@ -83,6 +94,23 @@ type explainJSON struct {
 	Review         string              `json:"review"`
 	ReviewOverrode bool                `json:"review_overrode"`
 	Changes        []explainChangeJSON `json:"changes"`
+	// Proposer is who the batch was explained as proposed by.
+	Proposer explainProposerJSON `json:"proposer"`
+	// Frozen: the policy says freeze: true.
+	Frozen bool `json:"frozen"`
+	// Why says why the batch as a whole needs review when a limit or its
+	// review key held it; "" otherwise.
+	Why string `json:"why"`
+}
+
+type explainProposerJSON struct {
+	// Login is "" for an unknown proposer.
+	Login    string `json:"login"`
+	FromFork bool   `json:"from_fork"`
+	// Trusted: the policy lets this proposer's changes be auto.
+	Trusted bool `json:"trusted"`
+	// NamedByRules: the policy's auto rules name the proposers they trust.
+	NamedByRules bool `json:"named_by_rules"`
 }
 
 type explainChangeJSON struct {
@@ -101,6 +129,23 @@ type explainChangeJSON struct {
 	Skipped    []explainSkipJSON `json:"skipped"`
 	Override   string            `json:"override"`
 	Reason     string            `json:"override_reason"`
+	// Field is the field the change writes ("" for a merge).
+	Field string `json:"field"`
+	// Decided is what the rules for the change's own kind said.
+	Decided string `json:"decided"`
+	// AsKinds are the other kinds the change was judged as.
+	AsKinds []explainKindJSON `json:"as_kinds"`
+	// Why says in words why a guard, or another kind's stricter rule,
+	// decided; "" when the change's own rules did.
+	Why string `json:"why"`
+}
+
+// explainKindJSON is how the rules decided a change judged as one kind.
+type explainKindJSON struct {
+	Kind     string            `json:"kind"`
+	Decision string            `json:"decision"`
+	Matched  *explainRuleJSON  `json:"matched"`
+	Skipped  []explainSkipJSON `json:"skipped"`
 }
 
 type explainRuleJSON struct {
@@ -124,6 +169,7 @@ func runPolicyExplain(f *factory, o policyExplainOptions) error {
 	if err != nil {
 		return err
 	}
+	by := policy.Proposer{Login: strings.TrimSpace(o.proposer), Outside: o.fromFork}
 	var out []explainJSON
 	for _, target := range o.targets {
 		name, data, err := lookupBatch(ws, target)
@@ -134,8 +180,10 @@ func runPolicyExplain(f *factory, o policyExplainOptions) error {
 		if err != nil {
 			return err
 		}
-		be := pol.ExplainBatch(b)
-		out = append(out, explainOf(name, label, b, be))
+		be := pol.ExplainBatch(b, by)
+		x := explainOf(name, label, b, be)
+		x.Proposer = explainProposerJSON{Login: by.Login, FromFork: by.Outside, Trusted: pol.Trusts(by), NamedByRules: !pol.Trusts(policy.Proposer{})}
+		out = append(out, x)
 	}
 	if o.asJSON {
 		return writeJSON(f, out)
@@ -153,17 +201,16 @@ func runPolicyExplain(f *factory, o policyExplainOptions) error {
 
 func explainOf(file, label string, b *batch.Batch, be policy.BatchExplanation) explainJSON {
 	x := explainJSON{File: file, Batch: b.ID, Policy: label, Decision: string(be.Verdict.Decision), Rules: be.Verdict.Rules,
-		Approvals: be.Verdict.Approvals, Review: be.Review, ReviewOverrode: be.ReviewOverrode}
+		Approvals: be.Verdict.Approvals, Review: be.Review, ReviewOverrode: be.ReviewOverrode,
+		Frozen: be.Verdict.Frozen, Why: be.Verdict.Why}
 	for i, c := range b.Changes {
 		e := be.Changes[i]
 		cj := explainChangeJSON{Change: c.ID, Kind: c.Kind, Target: c.Target(), Op: c.Op, Before: c.Before, After: c.After,
 			Source: c.Source, Confidence: c.Confidence, Trigger: c.Trigger, Decision: string(e.Verdict.Decision),
-			Rule: e.Verdict.Rule, Skipped: []explainSkipJSON{}, Override: e.Override, Reason: e.OverrideReason(c)}
-		if e.Matched != nil {
-			cj.Matched = &explainRuleJSON{Rule: e.Matched.Name, Line: e.Matched.Line, Decision: string(e.Decided)}
-		}
-		for _, s := range e.Skipped {
-			cj.Skipped = append(cj.Skipped, explainSkipJSON{Rule: s.Rule.Name, Line: s.Rule.Line, Reason: s.Reason})
+			Rule: e.Verdict.Rule, Matched: ruleJSON(e.Matched, e.Decided), Skipped: skipsJSON(e.Skipped), Override: e.Override, Reason: e.OverrideReason(),
+			Field: c.Field, Decided: string(e.Decided), AsKinds: []explainKindJSON{}, Why: e.Verdict.Why}
+		for _, k := range e.AsKinds {
+			cj.AsKinds = append(cj.AsKinds, explainKindJSON{Kind: k.Kind, Decision: string(k.Decided), Matched: ruleJSON(k.Matched, k.Decided), Skipped: skipsJSON(k.Skipped)})
 		}
 		x.Changes = append(x.Changes, cj)
 	}
@@ -173,8 +220,51 @@ func explainOf(file, label string, b *batch.Batch, be policy.BatchExplanation) e
 	return x
 }
 
+func ruleJSON(r *policy.RuleRef, d policy.Decision) *explainRuleJSON {
+	if r == nil {
+		return nil
+	}
+	return &explainRuleJSON{Rule: r.Name, Line: r.Line, Decision: string(d)}
+}
+
+func skipsJSON(skips []policy.Skip) []explainSkipJSON {
+	out := []explainSkipJSON{}
+	for _, s := range skips {
+		out = append(out, explainSkipJSON{Rule: s.Rule.Name, Line: s.Rule.Line, Reason: s.Reason})
+	}
+	return out
+}
+
+// proposerNote says who the batch is explained as proposed by, and what
+// the policy makes of them.
+func proposerNote(p explainProposerJSON) string {
+	who := p.Login
+	if who == "" {
+		who = "unknown (no --proposer given)"
+	}
+	if p.FromFork {
+		who += ", from a fork"
+	}
+	switch {
+	case p.FromFork:
+		return who + ": never trusted, no change can be auto"
+	case p.Login == "" && p.NamedByRules:
+		return who + ": the policy's auto rules name the proposers they trust, so an unknown proposer is not trusted and no change can be auto (pass --proposer LOGIN)"
+	case p.Login == "":
+		return who + ": the policy's auto rules name no proposer, so everyone from inside the repository is trusted alike"
+	case !p.Trusted:
+		return who + ": no auto rule names this proposer, so no change can be auto"
+	case p.NamedByRules:
+		return who + ": trusted, an auto rule names this proposer"
+	}
+	return who + ": trusted, as everyone from inside the repository (the policy's auto rules name no proposer)"
+}
+
 func printExplanation(w io.Writer, x explainJSON) {
-	fmt.Fprintf(w, "batch %s (%s)\npolicy %s\n", x.Batch, x.File, x.Policy)
+	fmt.Fprintf(w, "batch %s (%s)\npolicy %s\nproposer %s\n", x.Batch, x.File, x.Policy, proposerNote(x.Proposer))
+	if x.Frozen {
+		fmt.Fprintf(w, "frozen: the policy says freeze: true, so every auto decision is review until it is lifted (%s)\n", policy.RuleFreeze)
+	}
 	for _, c := range x.Changes {
 		fmt.Fprintf(w, "\n%s  %s %s", c.Change, c.Kind, c.Target)
 		if c.Op != batch.OpMerge {
@@ -191,10 +281,22 @@ func printExplanation(w io.Writer, x explainJSON) {
 		if c.Matched != nil {
 			fmt.Fprintf(w, "    match   %s%s: %s\n", c.Matched.Rule, lineNote(c.Matched.Line), c.Matched.Decision)
 		} else {
-			fmt.Fprintf(w, "    default no rule matched: %s\n", c.Decision)
+			fmt.Fprintf(w, "    default no rule matched: %s\n", c.Decided)
 		}
-		if c.Override != "" {
+		for _, k := range c.AsKinds {
+			// The rules skipped as another kind are in --json.
+			fmt.Fprintf(w, "    as %s (writes %s, a field of kind %s)\n", k.Kind, c.Field, k.Kind)
+			if k.Matched != nil {
+				fmt.Fprintf(w, "      match   %s%s: %s\n", k.Matched.Rule, lineNote(k.Matched.Line), k.Decision)
+			} else {
+				fmt.Fprintf(w, "      default no rule matched: %s\n", k.Decision)
+			}
+		}
+		switch {
+		case c.Override != "":
 			fmt.Fprintf(w, "    %s: %s\n", c.Override, c.Reason)
+		case c.Why != "":
+			fmt.Fprintf(w, "    why     %s\n", c.Why)
 		}
 		fmt.Fprintf(w, "    => %s (%s)\n", c.Decision, c.Rule)
 	}
@@ -203,8 +305,11 @@ func printExplanation(w io.Writer, x explainJSON) {
 		fmt.Fprintf(w, ", %d approval(s) needed", x.Approvals)
 	}
 	fmt.Fprintln(w)
-	if x.ReviewOverrode {
+	switch {
+	case x.ReviewOverrode:
 		fmt.Fprintf(w, "every change is auto, but the batch's review key holds it for a person (%s): %s\n", policy.RuleBatchReview, x.Review)
+	case x.Why != "":
+		fmt.Fprintf(w, "every change is auto, but %s holds the batch for a person: %s\n", x.Rules[len(x.Rules)-1], x.Why)
 	}
 }
 
@@ -316,11 +421,17 @@ func newPolicyTestCmd(f *factory) *cobra.Command {
 			"    - name: fill an empty job title\n" +
 			"      change: {kind: enrichment, object: contacts, op: set, field: jobtitle, before: \"\",\n" +
 			"               after: VP Sales, source: clay, confidence: 0.97, trigger: import}\n" +
+			"      proposer: github-actions[bot]    # optional: who proposed, as the forge knows it\n" +
+			"      from_fork: false                 # optional: true for a pull request from a fork\n" +
 			"      expect: auto                     # auto | review | deny\n" +
-			"      rule: enrichment-fill-empty      # optional; also default or invariant:never-auto\n\n" +
+			"      rule: enrichment-fill-empty      # optional; also default or a guard\n\n" +
 			"A change takes the keys of a batch change that a policy sees (kind, object, op, field,\n" +
 			"before, after, source, confidence, trigger; record and merge_from for a valid change;\n" +
-			"record defaults to \"1\") and is validated like one.",
+			"record defaults to \"1\") and is validated like one. It is decided as a proposal is: by\n" +
+			"the rules for its kind and every kind whose field it writes, then the guards, for the\n" +
+			"proposer the case names (without one, an unknown proposer, whom a policy whose auto rules\n" +
+			"name proposers does not trust). rule may name a guard: invariant:never-auto,\n" +
+			"invariant:field-kind, invariant:proposer or freeze.",
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runPolicyTest(f, o) },
 	}
@@ -348,6 +459,9 @@ type policyCaseJSON struct {
 	Pass     bool     `json:"pass"`
 	Diff     string   `json:"diff"`
 	Why      []string `json:"why"`
+	// Proposer and FromFork are who the case was decided as proposed by.
+	Proposer string `json:"proposer"`
+	FromFork bool   `json:"from_fork"`
 }
 
 // checkoutPolicy loads file, or the policy in the checkout: the one a pull
@@ -397,6 +511,7 @@ func runPolicyTest(f *factory, o policyTestOptions) error {
 			out.Cases = append(out.Cases, policyCaseJSON{
 				File: r.Case.File, Line: r.Case.Line, Case: r.Case.Name, Want: string(r.Case.Expect), WantRule: r.Case.Rule,
 				Got: string(r.Got.Decision), GotRule: r.Got.Rule, Pass: r.Pass, Diff: r.Diff(), Why: why,
+				Proposer: r.Case.Proposer.Login, FromFork: r.Case.Proposer.Outside,
 			})
 		}
 		if err := writeJSON(f, out); err != nil {
@@ -457,7 +572,11 @@ func newPolicySimulateCmd(f *factory) *cobra.Command {
 			"proposed policy (--policy, default: " + policy.Path + " in the checkout) and reports the changes\n" +
 			"that were applied automatically and would now need review, those a person approved or\n" +
 			"rejected that would now be applied automatically, and all it denies, by rule and by kind,\n" +
-			"with examples. --since DATE (2026-01-31 or RFC 3339) replays only batches created since.\n" +
+			"with examples. Each batch is decided for who proposed it, as the history records it: the\n" +
+			"author of the first commit of the proposal its crmops merge brought in (a batch without one\n" +
+			"is replayed as proposed by an unknown proposer, and counted). What a built-in guard or a\n" +
+			"limit decided is counted by its rule name (by guard) and its examples say why.\n" +
+			"--since DATE (2026-01-31 or RFC 3339) replays only batches created since.\n" +
 			"In GitHub Actions, the report is added to the job summary; --markdown FILE writes it to\n" +
 			"FILE too, for a pull request comment.",
 		Args: args(cobra.NoArgs),
@@ -468,6 +587,24 @@ func newPolicySimulateCmd(f *factory) *cobra.Command {
 	cmd.Flags().BoolVar(&o.asJSON, "json", false, "machine output")
 	cmd.Flags().StringVar(&o.markdown, "markdown", "", "also write the report as Markdown to this file")
 	return cmd
+}
+
+// historyProposers reads who proposed each merged batch from the checked-out
+// branch's history of merges, as the local forge does (see
+// simulate.Proposers); an unborn branch has none.
+func historyProposers(ws *workspace.Workspace) (map[string]policy.Proposer, error) {
+	tip, err := ws.Git.Ref("HEAD")
+	if errors.Is(err, gitrepo.ErrRefNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("simulate: %w", err)
+	}
+	proposers, err := simulate.Proposers(ws.Git, tip)
+	if err != nil {
+		return nil, fmt.Errorf("simulate: %w", err)
+	}
+	return proposers, nil
 }
 
 func parseSince(s string) (time.Time, error) {
@@ -496,7 +633,11 @@ func runPolicySimulate(f *factory, o policySimulateOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := simulate.Run(ws.Dir, pol, since)
+	proposers, err := historyProposers(ws)
+	if err != nil {
+		return err
+	}
+	rep, err := simulate.Run(ws.Dir, pol, simulate.Options{Since: since, Proposers: proposers})
 	if err != nil {
 		return err
 	}

@@ -43,11 +43,7 @@ func newProposeCmd(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			author := as
-			if author == "" {
-				author = "crmops"
-			}
-			res, err := f.proposer(ws, fg, author).Run(cmd.Context(), source, changes, opts)
+			res, err := f.proposer(ws, fg, as).Run(cmd.Context(), source, changes, opts)
 			if err != nil {
 				return err
 			}
@@ -55,7 +51,7 @@ func newProposeCmd(f *factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&source, "source", "propose", "who proposes these changes (recorded as the batch's detector)")
-	cmd.Flags().StringVar(&as, "as", "", "login the proposals are opened as (default: crmops)")
+	cmd.Flags().StringVar(&as, "as", "", "login the proposals are opened as (default: forge.login in crmops.yaml; on GitHub the token decides)")
 	cmd.Flags().BoolVar(&opts.NoMerge, "no-merge", false, "leave auto batches open instead of merging them")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show the batches without proposing them")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "machine output")

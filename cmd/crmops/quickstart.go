@@ -37,7 +37,7 @@ func newQuickstartCmd(f *factory) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(f.out, "crmops quickstart in %s\n\n", dir)
-			ws, err := workspace.Init(ctx, dir, f.now())
+			ws, err := workspace.Init(ctx, dir, f.now(), workspace.InitOptions{})
 			if err != nil {
 				return err
 			}

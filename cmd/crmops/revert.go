@@ -50,7 +50,7 @@ func newRevertCmd(f *factory) *cobra.Command {
 				fmt.Fprintf(f.out, "Nothing to revert in %s.\n", a[0])
 				return nil
 			}
-			res, err := f.proposer(ws, fg, "crmops").Run(cmd.Context(), revert.Source+"-"+strings.ToLower(a[0]), inverse, opts)
+			res, err := f.proposer(ws, fg, "").Run(cmd.Context(), revert.Source+"-"+strings.ToLower(a[0]), inverse, opts)
 			if err != nil {
 				return err
 			}

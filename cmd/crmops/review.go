@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/display"
 	"github.com/crmops/crmops/internal/forge"
 	"github.com/crmops/crmops/internal/review"
 	"github.com/crmops/crmops/internal/workspace"
@@ -57,9 +58,16 @@ func newReviewListCmd(f *factory) *cobra.Command {
 				fmt.Fprintln(f.out, "No open proposals.")
 			}
 			for _, it := range items {
-				fmt.Fprintf(f.out, "%-8s %-8s %4d  %s  %s\n", it.State, it.Decision, it.Changes, it.Batch, it.Title)
+				if it.Frozen {
+					fmt.Fprintln(f.out, "The repository is frozen (policy freeze: true): every auto decision is review until it is lifted.")
+					break
+				}
+			}
+			t := display.Terminal
+			for _, it := range items {
+				fmt.Fprintf(f.out, "%-8s %-8s %4d  %s  %s\n", t(it.State), t(it.Decision), it.Changes, t(it.Batch), t(it.Title))
 				if it.State == "open" && it.Blocked != "" {
-					fmt.Fprintf(f.out, "         waiting: %s\n", it.Blocked)
+					fmt.Fprintf(f.out, "         waiting: %s\n", t(it.Blocked))
 				}
 			}
 			return nil
@@ -97,16 +105,17 @@ func newReviewShowCmd(f *factory) *cobra.Command {
 			if ev.Batch == nil {
 				return errors.New(ev.Blocked)
 			}
-			fmt.Fprintf(f.out, "branch   %s (head %s, proposed by %s)\n", o.Branch, workspace.Short(o.Head), o.Author)
+			t := display.Terminal
+			fmt.Fprintf(f.out, "branch   %s (head %s, proposed by %s)\n", t(o.Branch), t(workspace.Short(o.Head)), t(o.Author))
 			review.Render(f.out, ev.Batch, ev.Verdict)
 			fmt.Fprintln(f.out)
 			for _, ap := range ev.Approvals {
-				fmt.Fprintf(f.out, "approved by %s at %s\n", ap.Login, ap.At.UTC().Format("2006-01-02 15:04Z"))
+				fmt.Fprintf(f.out, "approved by %s at %s\n", t(ap.Login), ap.At.UTC().Format("2006-01-02 15:04Z"))
 			}
 			if ev.Decision != "" {
-				fmt.Fprintf(f.out, "mergeable: %s (run: crmops merge %s)\n", ev.Decision, o.BatchID)
+				fmt.Fprintf(f.out, "mergeable: %s (run: crmops merge %s)\n", t(ev.Decision), t(o.BatchID))
 			} else {
-				fmt.Fprintf(f.out, "not mergeable yet: %s\n", ev.Blocked)
+				fmt.Fprintf(f.out, "not mergeable yet: %s\n", t(ev.Blocked))
 			}
 			return nil
 		},
@@ -141,7 +150,8 @@ func showMerged(cmd *cobra.Command, f *factory, svc *review.Service, id string) 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(f.out, "file     %s (merged)\n", m.Path)
+	t := display.Terminal
+	fmt.Fprintf(f.out, "file     %s (merged)\n", t(m.Path))
 	review.Render(f.out, m.Batch, m.Verdict)
 	fmt.Fprintln(f.out)
 	if m.Receipt == nil {
@@ -149,18 +159,18 @@ func showMerged(cmd *cobra.Command, f *factory, svc *review.Service, id string) 
 		return nil
 	}
 	a := m.Receipt.Approval
-	fmt.Fprintf(f.out, "applied: %s", a.Mode)
+	fmt.Fprintf(f.out, "applied: %s", t(a.Mode))
 	for _, ap := range a.Approvers {
-		fmt.Fprintf(f.out, ", approved by %s", ap.Login)
+		fmt.Fprintf(f.out, ", approved by %s", t(ap.Login))
 	}
-	fmt.Fprintf(f.out, "; policy %s\n", shortPolicy(a.Policy))
+	fmt.Fprintf(f.out, "; policy %s\n", t(shortPolicy(a.Policy)))
 	if a.Refused != "" {
-		fmt.Fprintf(f.out, "refused: %s\n", a.Refused)
+		fmt.Fprintf(f.out, "refused: %s\n", t(a.Refused))
 	}
 	for _, r := range m.Receipt.Changes {
-		fmt.Fprintf(f.out, "  %-4s %-16s %s", r.ID, r.Status, r.At.UTC().Format("2006-01-02 15:04:05Z"))
+		fmt.Fprintf(f.out, "  %-4s %-16s %s", t(r.ID), t(r.Status), r.At.UTC().Format("2006-01-02 15:04:05Z"))
 		if r.Error != "" {
-			fmt.Fprintf(f.out, "  %s", r.Error)
+			fmt.Fprintf(f.out, "  %s", t(r.Error))
 		}
 		fmt.Fprintln(f.out)
 	}
@@ -190,7 +200,7 @@ func newReviewApproveCmd(f *factory) *cobra.Command {
 			if ev.Decision != "" {
 				fmt.Fprintf(f.out, "It can be merged now: crmops merge %s\n", a[0])
 			} else {
-				fmt.Fprintf(f.out, "Not mergeable yet: %s\n", ev.Blocked)
+				fmt.Fprintf(f.out, "Not mergeable yet: %s\n", display.Terminal(ev.Blocked))
 			}
 			return nil
 		},
@@ -214,8 +224,13 @@ func newReviewRejectCmd(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := svc.Reject(cmd.Context(), a[0], login, reason); err != nil {
+			recorded, err := svc.Reject(cmd.Context(), a[0], login, reason)
+			if err != nil {
 				return err
+			}
+			if !recorded {
+				fmt.Fprintf(f.out, "Rejected %s; not recorded as a rejection: its proposer is not one the policy trusts, so its changes may be proposed again.\n", a[0])
+				return nil
 			}
 			fmt.Fprintf(f.out, "Rejected %s; recorded in %s.\n", a[0], batch.RejectionPath(batch.Path(a[0])))
 			return nil
@@ -251,7 +266,7 @@ func newMergeCmd(f *factory) *cobra.Command {
 			}
 			res, err := svc.Merge(cmd.Context(), o, login)
 			if ifReady && err != nil && res != nil && res.Evaluation.Waiting {
-				fmt.Fprintf(f.out, "Not merged yet: %s\n", res.Evaluation.Blocked)
+				fmt.Fprintf(f.out, "Not merged yet: %s\n", display.Terminal(res.Evaluation.Blocked))
 				return nil
 			}
 			if err != nil {

@@ -34,7 +34,7 @@ import (
 
 // Evidence finds how a batch reached the base branch.
 type Evidence interface {
-	MergedBy(ctx context.Context, batchID, path string, created time.Time) (*forge.Merged, error)
+	MergedBy(ctx context.Context, batchID, path string) (*forge.Merged, error)
 }
 
 // Runner applies merged batches in one workspace.
@@ -215,7 +215,7 @@ func (r *Runner) checkEvidence(ctx context.Context, b *batch.Batch, path string,
 	refuse := func(format string, args ...any) (batch.Approval, string, error) {
 		return batch.Approval{Mode: batch.ModeRefused, Refused: fmt.Sprintf(format, args...)}, "", nil
 	}
-	m, err := r.Evidence.MergedBy(ctx, b.ID, path, b.Created)
+	m, err := r.Evidence.MergedBy(ctx, b.ID, path)
 	if err != nil {
 		return batch.Approval{}, "", err
 	}
@@ -233,14 +233,20 @@ func (r *Runner) checkEvidence(ctx context.Context, b *batch.Batch, path string,
 	if err != nil {
 		return refuse("the policy the merge was decided under cannot be read: %v", err)
 	}
-	bv := pol.EvaluateBatch(b)
-	decision, err := policy.Sufficient(bv, len(m.Approvals))
+	// The proposer is re-derived from the forge, as the merge gate derived
+	// it: a batch cannot name who proposed it.
+	bv := pol.EvaluateBatch(b, policy.Proposer{Login: m.Author, Outside: m.FromFork})
+	approvals := m.Approvals
+	if len(m.Unattributed) > 0 {
+		approvals = nil
+	}
+	decision, err := policy.Sufficient(bv, len(approvals))
 	if err != nil {
 		return refuse("no approval evidence: %v", err)
 	}
 	switch {
-	case m.FromFork && decision == batch.ModeAuto:
-		return refuse("a pull request from a fork is never applied without approval")
+	case m.FromFork:
+		return refuse("a pull request from a fork is never applied: crmops merges only branches of this repository")
 	case m.Decision == batch.ModeAuto && decision != batch.ModeAuto:
 		return refuse("the merge recorded auto, but the base policy requires review")
 	case m.Decision != batch.ModeAuto && m.Decision != batch.ModeApproved:
@@ -248,7 +254,7 @@ func (r *Runner) checkEvidence(ctx context.Context, b *batch.Batch, path string,
 	}
 	a := batch.Approval{Mode: m.Decision, Policy: ref, Rules: bv.Rules, PullRequest: m.PullRequest}
 	if m.Decision == batch.ModeApproved {
-		for _, ap := range m.Approvals {
+		for _, ap := range approvals {
 			a.Approvers = append(a.Approvers, batch.Approver{Login: ap.Login, At: ap.At.UTC().Truncate(time.Second)})
 		}
 	}

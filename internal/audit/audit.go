@@ -75,7 +75,7 @@ type Opens interface {
 
 // Merges finds how a merged batch without a receipt was decided.
 type Merges interface {
-	MergedBy(ctx context.Context, batchID, path string, created time.Time) (*forge.Merged, error)
+	MergedBy(ctx context.Context, batchID, path string) (*forge.Merged, error)
 }
 
 // Auditor reads the audit trail of a checkout.
@@ -110,7 +110,7 @@ func (a *Auditor) Record(ctx context.Context, q Query) ([]Entry, error) {
 		var merged *forge.Merged
 		if rc == nil && a.Merges != nil {
 			rel := filepath.ToSlash(strings.TrimPrefix(f.path, a.Dir+string(filepath.Separator)))
-			if merged, err = a.Merges.MergedBy(ctx, b.ID, rel, b.Created); err != nil {
+			if merged, err = a.Merges.MergedBy(ctx, b.ID, rel); err != nil {
 				return nil, err
 			}
 		}

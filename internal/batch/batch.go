@@ -148,6 +148,9 @@ var (
 // git branch, so it is kept to a safe alphabet.
 func ValidID(id string) bool { return idPattern.MatchString(id) && !strings.Contains(id, "..") }
 
+// ValidField reports whether name can be a CRM field (property) name.
+func ValidField(name string) bool { return fieldPattern.MatchString(name) }
+
 // IDFromPath returns the batch id a batch file's name implies.
 func IDFromPath(p string) string { return strings.TrimSuffix(path.Base(p), batchSuffix) }
 
@@ -256,7 +259,7 @@ func (c *Change) Validate(file string) error {
 		if c.Pos.Has("merge_from") || c.MergeFrom != "" {
 			return bad("merge_from", "only op merge takes merge_from")
 		}
-		if !fieldPattern.MatchString(c.Field) {
+		if !ValidField(c.Field) {
 			return bad("field", "%q is not a valid field name", c.Field)
 		}
 		if c.Before == c.After {

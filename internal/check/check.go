@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/policy"
@@ -56,8 +57,21 @@ func Expand(paths []string) ([]string, error) {
 	return out, nil
 }
 
+// Options say under what a batch is judged.
+type Options struct {
+	// Proposer is who proposed the batches, as the forge knows it (in a
+	// pull request's check, its author); the zero value is unknown.
+	Proposer policy.Proposer
+	// Now is this machine's clock, for refusing batches dated in the future.
+	Now time.Time
+}
+
+// FutureSlack is how far ahead of the checking machine's clock a batch's
+// created time may be (clocks disagree a little, never by a day).
+const FutureSlack = 24 * time.Hour
+
 // Files checks each file; names are reported relative to root when inside it.
-func Files(root string, files []string, pol *policy.Policy) []Row {
+func Files(root string, files []string, pol *policy.Policy, opts Options) []Row {
 	var rows []Row
 	for _, file := range files {
 		name := file
@@ -74,7 +88,15 @@ func Files(root string, files []string, pol *policy.Policy) []Row {
 			rows = append(rows, Row{File: name, Batch: batch.IDFromPath(name), Error: err.Error()})
 			continue
 		}
-		bv := pol.EvaluateBatch(b)
+		// Nothing decides on created, but a batch dated ahead is a batch
+		// that lies about itself: refuse it before anyone reviews it.
+		if !opts.Now.IsZero() && b.Created.After(opts.Now.Add(FutureSlack)) {
+			err := b.Pos.Errorf(name, "created", "%s is more than %s ahead of this machine's clock; crmops sets created when it proposes",
+				b.Created.UTC().Format(time.RFC3339), FutureSlack)
+			rows = append(rows, Row{File: name, Batch: b.ID, Error: err.Error()})
+			continue
+		}
+		bv := pol.EvaluateBatch(b, opts.Proposer)
 		for i, c := range b.Changes {
 			v := bv.Changes[i]
 			rows = append(rows, Row{File: name, Batch: b.ID, Change: c.ID, Decision: string(v.Decision), Rule: v.Rule})

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmops/crmops/internal/check"
 	"github.com/crmops/crmops/internal/policy"
@@ -79,7 +80,7 @@ func TestFiles(t *testing.T) {
 		filepath.Join(root, "proposals", "b-renamed.yaml"),
 		filepath.Join(root, "proposals", "missing.yaml"),
 	}
-	rows := check.Files(root, paths, pol)
+	rows := check.Files(root, paths, pol, check.Options{Now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)})
 	byFile := map[string][]check.Row{}
 	for _, r := range rows {
 		byFile[r.File] = append(byFile[r.File], r)
@@ -124,7 +125,7 @@ func TestFiles(t *testing.T) {
 	t.Run("a file outside the root keeps its own path", func(t *testing.T) {
 		other := t.TempDir()
 		write(t, other, map[string]string{"b-ok.yaml": validBatch})
-		rows := check.Files(root, []string{filepath.Join(other, "b-ok.yaml")}, pol)
+		rows := check.Files(root, []string{filepath.Join(other, "b-ok.yaml")}, pol, check.Options{})
 		if len(rows) == 0 || rows[0].File != filepath.Join(other, "b-ok.yaml") {
 			t.Errorf("rows = %+v", rows)
 		}
@@ -205,6 +206,35 @@ func TestExpand(t *testing.T) {
 		got, err := check.Expand([]string{empty})
 		if err != nil || len(got) != 0 {
 			t.Errorf("Expand = %v, %v", got, err)
+		}
+	})
+}
+
+func TestCheckJudgesTheBatchNotItsClaims(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{"proposals/b-ok.yaml": validBatch})
+	file := []string{filepath.Join(root, "proposals", "b-ok.yaml")}
+	created := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	t.Run("a batch created more than a day ahead of the clock is refused, naming file, line and key", func(t *testing.T) {
+		pol, _ := policy.Load(policy.Path, []byte(policy.Default))
+		rows := check.Files(root, file, pol, check.Options{Now: created.Add(-check.FutureSlack - time.Minute)})
+		if len(rows) != 1 || !strings.HasPrefix(rows[0].Error, "proposals/b-ok.yaml:3: created:") {
+			t.Fatalf("rows = %+v, want one error at proposals/b-ok.yaml:3: created", rows)
+		}
+		rows = check.Files(root, file, pol, check.Options{Now: created.Add(-check.FutureSlack + time.Minute)})
+		if len(rows) == 0 || rows[0].Error != "" {
+			t.Fatalf("a batch within the slack: rows = %+v", rows)
+		}
+	})
+	t.Run("the proposer decides what an auto rule trusts", func(t *testing.T) {
+		pol, err := policy.Load(policy.Path, []byte(policy.DefaultFor([]string{"github-actions[bot]"})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bot := check.Files(root, file, pol, check.Options{Proposer: policy.Proposer{Login: "github-actions[bot]"}})
+		other := check.Files(root, file, pol, check.Options{Proposer: policy.Proposer{Login: "mallory"}})
+		if bot[0].Decision != "auto" || other[0].Decision != "review" {
+			t.Errorf("c1 by the bot %s, by mallory %s; want auto and review", bot[0].Decision, other[0].Decision)
 		}
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -50,9 +52,17 @@ type Forge struct {
 	Remote   string `yaml:"remote"`
 	Branch   string `yaml:"branch"`
 	TokenEnv string `yaml:"token_env"`
+	// Login is who crmops proposes as on the forge: the identity its
+	// proposals' author is judged as before the forge has said (GitHub:
+	// the token's login, github-actions[bot] for a workflow's GITHUB_TOKEN
+	// or <app>[bot] for an App; local: crmops).
+	Login string `yaml:"login"`
 
 	Pos strictyaml.Pos `yaml:"-"`
 }
+
+// GitHubActionsLogin is the login GitHub gives a workflow's GITHUB_TOKEN.
+const GitHubActionsLogin = "github-actions[bot]"
 
 // Load reads and checks the configuration at path.
 func Load(path string) (*Config, error) {
@@ -107,7 +117,20 @@ func Parse(file string, data []byte) (*Config, error) {
 	if c.Forge.TokenEnv == "" {
 		c.Forge.TokenEnv = "GITHUB_TOKEN"
 	}
+	if c.Forge.Login == "" {
+		c.Forge.Login = "crmops"
+		if c.Forge.Kind == "github" {
+			c.Forge.Login = GitHubActionsLogin
+		}
+	}
 	return &c, nil
+}
+
+// DefaultGitHub is the configuration `crmops init --forge github` writes:
+// login is the identity the workflows propose as.
+func DefaultGitHub(login string) string {
+	return strings.Replace(Default, "forge:\n  kind: local                  # local (branches on a git remote) | github\n",
+		"forge:\n  kind: github                 # local (branches on a git remote) | github\n  login: "+strconv.Quote(login)+"   # who the workflows propose as; the default policy's auto rules trust only it\n", 1)
 }
 
 // Default is the configuration `crmops init` writes.

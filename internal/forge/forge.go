@@ -6,6 +6,7 @@ package forge
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -57,6 +58,15 @@ type Open struct {
 	Content []byte
 	// FromFork is true when the head lives in another repository.
 	FromFork bool
+	// ChangedBy are the identities that authored or committed a commit
+	// changing the batch file since it was proposed (the proposer's first
+	// commit included). None of them may approve it.
+	ChangedBy []string
+	// Unattributed lists commits that changed the batch file but that the
+	// forge cannot attribute to an account (GitHub: an author or committer
+	// e-mail linked to no user). Whoever pushed them cannot be excluded from
+	// approving, so while any is listed no approval counts.
+	Unattributed []string
 }
 
 // Approval is one counted approval of a head commit.
@@ -97,6 +107,11 @@ type Merged struct {
 	Files []string
 	// FromFork is true when the merged head came from another repository.
 	FromFork bool
+	// ChangedBy are the identities that changed the batch file between its
+	// proposal and the merged head (see Open.ChangedBy).
+	ChangedBy []string
+	// Unattributed: see Open.Unattributed.
+	Unattributed []string
 }
 
 // Closed is a proposal closed without being merged.
@@ -123,6 +138,31 @@ type Forge interface {
 	Close(ctx context.Context, o *Open, login, reason string, at time.Time) error
 	// Merge merges o at m.Head into the base branch and returns the merge commit.
 	Merge(ctx context.Context, o *Open, m Merge) (string, error)
-	// MergedBy finds how the batch at path reached the base branch.
-	MergedBy(ctx context.Context, batchID, path string, created time.Time) (*Merged, error)
+	// MergedBy finds how the batch at path reached the base branch. It
+	// reads only what the forge and git recorded, never the batch's own
+	// claims (such as its created time).
+	MergedBy(ctx context.Context, batchID, path string) (*Merged, error)
+}
+
+// CountApprovals is the four-eyes rule, in one place for every forge: of
+// the approvals of a head (the latest review of each person), one counts
+// per person, logins compared case-insensitively as GitHub compares them,
+// and none from the proposer or from anyone who changed the batch since it
+// was proposed. Order is kept.
+func CountApprovals(approvals []Approval, proposer string, changedBy []string) []Approval {
+	excluded := map[string]bool{strings.ToLower(proposer): true}
+	for _, who := range changedBy {
+		excluded[strings.ToLower(who)] = true
+	}
+	seen := map[string]bool{}
+	var out []Approval
+	for _, a := range approvals {
+		key := strings.ToLower(strings.TrimSpace(a.Login))
+		if key == "" || excluded[key] || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, a)
+	}
+	return out
 }

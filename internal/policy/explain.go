@@ -2,16 +2,20 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/crmops/crmops/internal/batch"
 )
 
 // Explanation says why the policy decided a change as it did: every rule
 // tried before the deciding one with the reason it did not match, the rule
-// (or the default) that matched, and the built-in guard that overrode it.
-// Its Verdict is always the one Evaluate returns.
+// (or the default) that matched, the other kinds the change was judged as
+// because it writes their fields, and the built-in guard that overrode it.
+// Its Verdict is always the one Evaluate returns: both come from one
+// function.
 type Explanation struct {
-	// Skipped are the rules before the deciding one, in policy order.
+	// Skipped are the rules before the deciding one, in policy order, for
+	// the change's own kind.
 	Skipped []Skip
 	// Matched is the rule whose condition matched, or nil when none did
 	// and the policy's default decided.
@@ -19,11 +23,24 @@ type Explanation struct {
 	// Decided is what the matched rule (or the default) said, before any
 	// override.
 	Decided Decision
-	// Override names the built-in guard that replaced Decided
-	// (RuleInvariantNeverAuto), or is "".
+	// AsKinds are the other kinds whose fields the change writes, each
+	// with how the rules decided it as that kind.
+	AsKinds []KindTrace
+	// Override names the built-in guard that replaced the decision
+	// (RuleInvariantNeverAuto, RuleInvariantProposer, RuleFieldKind,
+	// RuleFreeze), or is "".
 	Override string
-	// Verdict is the final verdict for the change.
+	// Verdict is the final verdict for the change; Verdict.Why says in
+	// words what overrode it.
 	Verdict Verdict
+}
+
+// KindTrace is how the rules decided a change judged as one kind.
+type KindTrace struct {
+	Kind    string
+	Skipped []Skip
+	Matched *RuleRef
+	Decided Decision
 }
 
 // Skip is a rule that did not match a change, and why.
@@ -41,39 +58,9 @@ type RuleRef struct {
 	Line  int
 }
 
-// Explain returns why the policy decides c as Evaluate does.
-func (p *Policy) Explain(c batch.Change) Explanation {
-	var e Explanation
-	for i, r := range p.Rules {
-		ref := RuleRef{Name: r.Name, Index: i, Line: r.Pos.Line}
-		if why := r.When.Mismatch(c); why != "" {
-			e.Skipped = append(e.Skipped, Skip{Rule: ref, Reason: why})
-			continue
-		}
-		e.Matched = &ref
-		break
-	}
-	// The verdict is built from the explanation, not taken from Evaluate,
-	// so that a test comparing the two holds them to each other.
-	e.Decided = p.Default
-	e.Verdict = Verdict{Decision: p.Default, Rule: RuleDefault, Approvals: p.Approvals}
-	if e.Matched != nil {
-		r := p.Rules[e.Matched.Index]
-		e.Decided = r.Decision
-		e.Verdict = Verdict{Decision: r.Decision, Rule: r.Name, Approvals: max(p.Approvals, r.Approvals), Reviewers: r.Reviewers}
-	}
-	if e.Decided == Auto && neverAutoChange(c) {
-		e.Override = RuleInvariantNeverAuto
-		e.Verdict = Verdict{Decision: Review, Rule: RuleInvariantNeverAuto, Approvals: e.Verdict.Approvals}
-	}
-	return e
-}
-
-// neverAutoChange reports whether c is a change no policy may make auto:
-// a merge, a dedupe change or an owner change.
-func neverAutoChange(c batch.Change) bool {
-	return c.Op == batch.OpMerge || c.Kind == "owner" || c.Kind == "dedupe"
-}
+// Explain returns why the policy decides c, proposed by by, as Evaluate
+// does.
+func (p *Policy) Explain(c batch.Change, by Proposer) Explanation { return p.explain(c, by) }
 
 // Rule is the name of what decided: the matched rule or "default".
 func (e Explanation) Rule() string {
@@ -83,21 +70,13 @@ func (e Explanation) Rule() string {
 	return e.Matched.Name
 }
 
-// OverrideReason says in words why the built-in guard overrode the policy,
-// or "" when it did not.
-func (e Explanation) OverrideReason(c batch.Change) string {
+// OverrideReason says in words why a guard overrode the policy, or ""
+// when none did.
+func (e Explanation) OverrideReason() string {
 	if e.Override == "" {
 		return ""
 	}
-	what := "an owner change"
-	switch {
-	case c.Op == batch.OpMerge:
-		what = "a merge"
-	case c.Kind == "dedupe":
-		what = "a dedupe change"
-	}
-	return fmt.Sprintf("%s is never auto, whatever the policy says: %s says %s, the built-in invariant makes it %s",
-		what, e.Rule(), e.Decided, e.Verdict.Decision)
+	return fmt.Sprintf("%s: %s says %s, the guard makes it %s", e.Verdict.Why, e.Rule(), e.Decided, e.Verdict.Decision)
 }
 
 // BatchExplanation explains every change of a batch and the batch's own
@@ -113,17 +92,18 @@ type BatchExplanation struct {
 	ReviewOverrode bool
 }
 
-// ExplainBatch explains every change of b and the batch verdict.
-func (p *Policy) ExplainBatch(b *batch.Batch) BatchExplanation {
-	be := BatchExplanation{Verdict: p.EvaluateBatch(b), Review: b.Review}
+// ExplainBatch explains every change of b, proposed by by, and the batch
+// verdict.
+func (p *Policy) ExplainBatch(b *batch.Batch, by Proposer) BatchExplanation {
+	be := BatchExplanation{Verdict: p.EvaluateBatch(b, by), Review: b.Review}
 	allAuto := true
 	for _, c := range b.Changes {
-		e := p.Explain(c)
+		e := p.Explain(c, by)
 		be.Changes = append(be.Changes, e)
 		if e.Verdict.Decision != Auto {
 			allAuto = false
 		}
 	}
-	be.ReviewOverrode = b.Review != "" && allAuto
+	be.ReviewOverrode = allAuto && slices.Contains(be.Verdict.Rules, RuleBatchReview)
 	return be
 }

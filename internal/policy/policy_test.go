@@ -22,11 +22,15 @@ func mustLoad(t *testing.T, text string) *policy.Policy {
 	return p
 }
 
-// set and merge build valid changes for the scenarios.
+// set and merge build valid changes for the scenarios; a set writes the
+// field its kind writes.
 func set(kind string, before, after string, confidence float64, trigger string) batch.Change {
 	return batch.Change{ID: "c1", Kind: kind, Object: "contacts", Record: "1001", Op: batch.OpSet,
-		Field: "f", Before: before, After: after, Source: "test", Confidence: confidence, Trigger: trigger}
+		Field: fieldOf[kind], Before: before, After: after, Source: "test", Confidence: confidence, Trigger: trigger}
 }
+
+var fieldOf = map[string]string{"enrichment": "jobtitle", "custom": "notes", "owner": "hubspot_owner_id",
+	"lifecycle": "lifecyclestage", "email_verification": "email_status"}
 
 func merge(kind string) batch.Change {
 	return batch.Change{ID: "c1", Kind: kind, Object: "contacts", Record: "1001", Op: batch.OpMerge,
@@ -58,7 +62,7 @@ func TestDefaultPolicyScenarios(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := p.Evaluate(tt.change)
+			v := p.Evaluate(tt.change, policy.Proposer{})
 			if v.Decision != tt.decision || v.Rule != tt.rule {
 				t.Errorf("Evaluate = %s by %q, want %s by %q", v.Decision, v.Rule, tt.decision, tt.rule)
 			}
@@ -84,6 +88,9 @@ func TestDefaultPolicyIsTheSpecPolicy(t *testing.T) {
 	}
 }
 
+// ruleSummary sums up rules as the SPEC's v1 policy states them; v2's
+// default adds the fields and proposers each auto rule may act on, which
+// only narrows them, so those keys are left out.
 func ruleSummary(p *policy.Policy) []string {
 	deref := func(f *float64) string {
 		if f == nil {
@@ -94,8 +101,8 @@ func ruleSummary(p *policy.Policy) []string {
 	var out []string
 	for _, r := range p.Rules {
 		w := r.When
-		out = append(out, fmt.Sprintf("%s %s kind=%v op=%v object=%v field=%v source=%v trigger=%v before=%q after=%v min=%s max=%s approvals=%d",
-			r.Name, r.Decision, w.Kind, w.Op, w.Object, w.Field, w.Source, w.Trigger, w.Before, w.After, deref(w.MinConfidence), deref(w.MaxConfidence), r.Approvals))
+		out = append(out, fmt.Sprintf("%s %s kind=%v op=%v object=%v source=%v trigger=%v before=%q after=%v min=%s max=%s approvals=%d",
+			r.Name, r.Decision, w.Kind, w.Op, w.Object, w.Source, w.Trigger, w.Before, w.After, deref(w.MinConfidence), deref(w.MaxConfidence), r.Approvals))
 	}
 	return out
 }
@@ -114,7 +121,7 @@ func TestWhenKeys(t *testing.T) {
 		nomatch batch.Change
 		reason  string
 	}{
-		{"kind matches one kind", "{kind: enrichment}", base, with(func(c *batch.Change) { c.Kind = "lifecycle" }), "kind"},
+		{"kind matches one kind", "{kind: enrichment}", base, with(func(c *batch.Change) { c.Kind, c.Field = "lifecycle", "lifecyclestage" }), "kind"},
 		{"kind matches any kind of a list", "{kind: [lifecycle, enrichment]}", base, with(func(c *batch.Change) { c.Kind = "custom" }), "kind"},
 		{"op matches the operation", "{op: set}", base, with(func(c *batch.Change) { c.Op, c.Field, c.Before, c.After, c.MergeFrom = batch.OpMerge, "", "", "", "9" }), "op"},
 		{"object matches the object", "{object: contacts}", base, with(func(c *batch.Change) { c.Object = "companies" }), "object"},
@@ -135,16 +142,16 @@ func TestWhenKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := mustLoad(t, "version: 1\ndefault: review\nrules:\n  - name: r\n    when: "+tt.when+"\n    decision: deny\n")
-			if v := p.Evaluate(tt.match); v.Decision != policy.Deny || v.Rule != "r" {
+			if v := p.Evaluate(tt.match, policy.Proposer{}); v.Decision != policy.Deny || v.Rule != "r" {
 				t.Errorf("a matching change got %s by %q, want deny by r", v.Decision, v.Rule)
 			}
 			if tt.reason == "" {
 				return
 			}
-			if v := p.Evaluate(tt.nomatch); v.Decision != policy.Review || v.Rule != policy.RuleDefault {
+			if v := p.Evaluate(tt.nomatch, policy.Proposer{}); v.Decision != policy.Review || v.Rule != policy.RuleDefault {
 				t.Errorf("a non-matching change got %s by %q, want the default", v.Decision, v.Rule)
 			}
-			if why := p.Rules[0].When.Mismatch(tt.nomatch); !strings.Contains(why, tt.reason) {
+			if why := p.Rules[0].When.Mismatch(tt.nomatch, policy.Proposer{}); !strings.Contains(why, tt.reason) {
 				t.Errorf("Mismatch = %q, want it to mention %q", why, tt.reason)
 			}
 		})
@@ -175,7 +182,7 @@ func TestFirstMatchWins(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := mustLoad(t, "version: 1\ndefault: review\nrules:\n"+tt.rules)
-			if v := p.Evaluate(change); v.Decision != tt.decision || v.Rule != tt.rule {
+			if v := p.Evaluate(change, policy.Proposer{}); v.Decision != tt.decision || v.Rule != tt.rule {
 				t.Errorf("Evaluate = %s by %q, want %s by %q", v.Decision, v.Rule, tt.decision, tt.rule)
 			}
 		})
@@ -269,7 +276,7 @@ func TestNeverAutoInvariant(t *testing.T) {
 				continue // the rule does not match merges at all
 			}
 			t.Run(pname+" never makes "+c.name+" auto", func(t *testing.T) {
-				v := p.Evaluate(c.change)
+				v := p.Evaluate(c.change, policy.Proposer{})
 				if v.Decision != policy.Review || v.Rule != policy.RuleInvariantNeverAuto {
 					t.Errorf("Evaluate = %s by %q, want review by %q", v.Decision, v.Rule, policy.RuleInvariantNeverAuto)
 				}
@@ -279,14 +286,14 @@ func TestNeverAutoInvariant(t *testing.T) {
 			})
 		}
 		t.Run(pname+" still makes an enrichment auto", func(t *testing.T) {
-			if v := p.Evaluate(set("enrichment", "", "x", 1, "import")); v.Decision != policy.Auto {
+			if v := p.Evaluate(set("enrichment", "", "x", 1, "import"), policy.Proposer{}); v.Decision != policy.Auto {
 				t.Errorf("Evaluate = %s by %q, want auto", v.Decision, v.Rule)
 			}
 		})
 	}
 	t.Run("a broad deny rule still denies a merge", func(t *testing.T) {
 		p := mustLoad(t, "version: 1\ndefault: review\nrules:\n  - {name: stop, decision: deny}\n")
-		if v := p.Evaluate(merge("dedupe")); v.Decision != policy.Deny {
+		if v := p.Evaluate(merge("dedupe"), policy.Proposer{}); v.Decision != policy.Deny {
 			t.Errorf("Evaluate = %s by %q, want deny", v.Decision, v.Rule)
 		}
 	})
@@ -331,7 +338,7 @@ rules:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			bv := p.EvaluateBatch(&batch.Batch{ID: "b", Review: tt.review, Changes: tt.changes})
+			bv := p.EvaluateBatch(&batch.Batch{ID: "b", Review: tt.review, Changes: tt.changes}, policy.Proposer{})
 			if bv.Decision != tt.decision {
 				t.Errorf("Decision = %s, want %s", bv.Decision, tt.decision)
 			}
@@ -348,8 +355,8 @@ rules:
 				t.Fatalf("%d change verdicts for %d changes", len(bv.Changes), len(tt.changes))
 			}
 			for i, c := range tt.changes {
-				if bv.Changes[i].Rule != p.Evaluate(c).Rule {
-					t.Errorf("change %d: batch verdict %q differs from Evaluate %q", i, bv.Changes[i].Rule, p.Evaluate(c).Rule)
+				if bv.Changes[i].Rule != p.Evaluate(c, policy.Proposer{}).Rule {
+					t.Errorf("change %d: batch verdict %q differs from Evaluate %q", i, bv.Changes[i].Rule, p.Evaluate(c, policy.Proposer{}).Rule)
 				}
 			}
 		})

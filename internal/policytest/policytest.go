@@ -21,12 +21,26 @@
 //	      source: clay                         # required
 //	      confidence: 0.97                     # required, 0..1
 //	      trigger: import                      # optional
+//	    proposer: github-actions[bot]          # optional: who proposed, as the forge knows it
+//	    from_fork: true                        # optional: proposed from a fork
 //	    expect: auto                           # auto | review | deny
 //	    rule: enrichment-fill-empty            # optional: the rule that must decide
 //
 // The change is validated like a change of a batch file, so a case cannot
-// test a change crmops would never evaluate. rule may also be "default"
-// (no rule matched) or "invariant:never-auto".
+// test a change crmops would never evaluate. It is decided as crmops decides
+// a proposed change: by the rules for its own kind and for every kind whose
+// fields (fields: in the policy) it writes, then by the built-in guards, for
+// the proposer the case names (without proposer: an unknown one, "", whom a
+// policy whose auto rules name proposers does not trust).
+//
+// rule may name a rule of the policy, "default" (no rule matched) or the
+// guard that must decide: "invariant:never-auto" (a merge or an owner field
+// is never auto), "invariant:field-kind" (a kind with fields writing another
+// field is refused), "invariant:proposer" (an auto decision for a proposer
+// the policy does not trust is review) or "freeze" (freeze: true). The
+// batch-level limits and a batch's review key judge whole batches, never one
+// change, and are refused as a case's rule. A failing case's Why says, in
+// words, what decided instead, a guard's reason included.
 package policytest
 
 import (
@@ -35,6 +49,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -57,8 +72,11 @@ type Case struct {
 	Line int
 	// Change is the change under test, valid as a batch change.
 	Change batch.Change
-	Expect policy.Decision
-	// Rule, when set, is the rule that must decide the change.
+	// Proposer is who the case says proposed the change; the zero value
+	// is an unknown proposer from inside the repository.
+	Proposer policy.Proposer
+	Expect   policy.Decision
+	// Rule, when set, is the rule (or guard) that must decide the change.
 	Rule string
 }
 
@@ -73,10 +91,12 @@ type testFile struct {
 }
 
 type caseYAML struct {
-	Name   string     `yaml:"name" strict:"required"`
-	Change changeYAML `yaml:"change" strict:"required"`
-	Expect string     `yaml:"expect" strict:"required"`
-	Rule   string     `yaml:"rule"`
+	Name     string     `yaml:"name" strict:"required"`
+	Change   changeYAML `yaml:"change" strict:"required"`
+	Proposer string     `yaml:"proposer"`
+	FromFork bool       `yaml:"from_fork"`
+	Expect   string     `yaml:"expect" strict:"required"`
+	Rule     string     `yaml:"rule"`
 
 	Pos strictyaml.Pos `yaml:"-"`
 }
@@ -98,6 +118,10 @@ type changeYAML struct {
 
 	Pos strictyaml.Pos `yaml:"-"`
 }
+
+// batchLevel are the rule names EvaluateBatch gives a whole batch: no one
+// change reaches them.
+var batchLevel = map[string]bool{policy.RuleLimitBatchSize: true, policy.RuleLimitAutoPerRun: true, policy.RuleBatchReview: true}
 
 // Decode strictly decodes one test file named file (used in messages).
 func Decode(file string, data []byte) ([]Case, error) {
@@ -125,6 +149,12 @@ func Decode(file string, data []byte) ([]Case, error) {
 		if expect != policy.Auto && expect != policy.Review && expect != policy.Deny {
 			return nil, cy.Pos.Errorf(file, "expect", "unknown decision %q (auto, review or deny)", cy.Expect)
 		}
+		if cy.Pos.Has("proposer") && strings.TrimSpace(cy.Proposer) == "" {
+			return nil, cy.Pos.Errorf(file, "proposer", "must not be empty (leave proposer out for an unknown proposer)")
+		}
+		if batchLevel[cy.Rule] {
+			return nil, cy.Pos.Errorf(file, "rule", "%s judges a whole batch, never one change: a case cannot expect it", cy.Rule)
+		}
 		c := cy.Change
 		ch := batch.Change{
 			ID: fmt.Sprintf("case%d", i+1), Kind: c.Kind, Object: c.Object, Record: c.Record, Op: c.Op,
@@ -137,7 +167,8 @@ func Decode(file string, data []byte) ([]Case, error) {
 		if err := ch.Validate(file); err != nil {
 			return nil, err
 		}
-		out = append(out, Case{Name: cy.Name, File: file, Line: cy.Pos.Line, Change: ch, Expect: expect, Rule: cy.Rule})
+		out = append(out, Case{Name: cy.Name, File: file, Line: cy.Pos.Line, Change: ch, Expect: expect, Rule: cy.Rule,
+			Proposer: policy.Proposer{Login: strings.TrimSpace(cy.Proposer), Outside: cy.FromFork}})
 	}
 	return out, nil
 }
@@ -202,8 +233,8 @@ type Result struct {
 func Run(pol *policy.Policy, cases []Case) []Result {
 	out := make([]Result, 0, len(cases))
 	for _, c := range cases {
-		e := pol.Explain(c.Change)
-		got := pol.Evaluate(c.Change)
+		e := pol.Explain(c.Change, c.Proposer)
+		got := pol.Evaluate(c.Change, c.Proposer)
 		pass := got.Decision == c.Expect && (c.Rule == "" || got.Rule == c.Rule)
 		out = append(out, Result{Case: c, Got: got, Explanation: e, Pass: pass})
 	}
@@ -235,65 +266,152 @@ func (r Result) Diff() string {
 	return fmt.Sprintf("case %q: want %s, got %s (%s)", r.Case.Name, want, r.Got.Decision, r.Got.Rule)
 }
 
-// Why explains a failed case: why the rule the case wants did not decide,
-// and why the one that did matched. Empty when the case passed.
+// Why explains a failed case: why the rule (or guard) the case wants did
+// not decide, and what did, in words: the matched rule with its line, the
+// other kind the change was judged as, or the guard that overrode the
+// policy with its reason (Verdict.Why). Empty when the case passed.
 func (r Result) Why(pol *policy.Policy) []string {
 	if r.Pass {
 		return nil
 	}
 	var out []string
-	e := r.Explanation
-	want := r.Case.Rule
-	switch {
-	case want == "" || want == r.Got.Rule:
-	case want == policy.RuleDefault:
-		out = append(out, fmt.Sprintf("default: rule %s matched first", e.Rule()))
-	case want == policy.RuleInvariantNeverAuto:
-		out = append(out, fmt.Sprintf("%s: %s decided %s, which the invariant leaves alone", want, e.Rule(), e.Decided))
-	default:
-		found := false
-		for _, s := range e.Skipped {
-			if s.Rule.Name == want {
-				out = append(out, fmt.Sprintf("%s: %s", want, s.Reason))
-				found = true
-			}
+	if want := r.Case.Rule; want != "" && want != r.Got.Rule {
+		if line := r.wantedRule(pol, want); line != "" {
+			out = append(out, line)
 		}
-		if !found {
-			idx := -1
-			for i, rule := range pol.Rules {
-				if rule.Name == want {
-					idx = i
+	}
+	return append(out, r.decided())
+}
+
+// wantedRule says why want, which the case expects, did not decide.
+func (r Result) wantedRule(pol *policy.Policy, want string) string {
+	e, c := r.Explanation, r.Case.Change
+	decided := fmt.Sprintf("%s decided %s", r.Got.Rule, r.Got.Decision)
+	switch want {
+	case policy.RuleDefault:
+		if e.Matched != nil {
+			return fmt.Sprintf("default: rule %s matched first", e.Matched.Name)
+		}
+		return "" // the default did say its word; what overrode it follows
+	case policy.RuleInvariantNeverAuto:
+		if r.Got.Decision != policy.Auto {
+			return fmt.Sprintf("%s: %s, which the invariant leaves alone (it only turns auto into review)", want, decided)
+		}
+		return fmt.Sprintf("%s: the change is neither a merge nor an owner change nor a write to an owner field", want)
+	case policy.RuleInvariantProposer:
+		switch {
+		case e.Override != "" && e.Override != want:
+			return fmt.Sprintf("%s: %s overrode first", want, e.Override)
+		case r.Got.Decision != policy.Auto:
+			return fmt.Sprintf("%s: %s, which the guard leaves alone (it only turns auto into review)", want, decided)
+		}
+		return fmt.Sprintf("%s: the policy trusts %s", want, trusted(pol, r.Case.Proposer))
+	case policy.RuleFieldKind:
+		fields := pol.FieldsOf(c.Kind)
+		switch {
+		case c.TwoRecords():
+			return fmt.Sprintf("%s: a %s writes no field", want, c.Op)
+		case len(fields) == 0:
+			return fmt.Sprintf("%s: kind %s has no fields in the policy, so it may write any field", want, c.Kind)
+		case r.Got.Decision == policy.Deny:
+			return fmt.Sprintf("%s: %s first", want, decided)
+		}
+		return fmt.Sprintf("%s: kind %s may write %s (fields.%s)", want, c.Kind, c.Field, c.Kind)
+	case policy.RuleFreeze:
+		switch {
+		case !pol.Freeze:
+			return fmt.Sprintf("%s: the policy is not frozen (no freeze: true)", want)
+		case e.Override != "" && e.Override != want:
+			return fmt.Sprintf("%s: %s overrode first", want, e.Override)
+		}
+		return fmt.Sprintf("%s: %s, which the freeze leaves alone (it only turns auto into review)", want, decided)
+	}
+	for _, s := range e.Skipped {
+		if s.Rule.Name == want {
+			return fmt.Sprintf("%s: %s", want, s.Reason)
+		}
+	}
+	if e.Matched != nil && e.Matched.Name == want {
+		return fmt.Sprintf("%s matched and decided %s, but did not have the last word", want, e.Decided)
+	}
+	for _, k := range e.AsKinds {
+		if k.Matched != nil && k.Matched.Name == want {
+			return fmt.Sprintf("%s: matched the change judged as %s and decided %s, but did not have the last word", want, k.Kind, k.Decided)
+		}
+	}
+	idx := slices.IndexFunc(pol.Rules, func(rule policy.Rule) bool { return rule.Name == want })
+	switch {
+	case idx < 0:
+		return fmt.Sprintf("%s: no rule of that name in the policy", want)
+	case e.Matched != nil && idx > e.Matched.Index:
+		return fmt.Sprintf("%s: comes after %s, which matched first", want, e.Matched.Name)
+	}
+	return ""
+}
+
+// decided says what decided the case: the guard that overrode the policy
+// with its reason, the rule of another kind the change was judged as, the
+// rule that matched, or the default.
+func (r Result) decided() string {
+	e, v := r.Explanation, r.Got
+	if e.Override != "" {
+		return e.OverrideReason()
+	}
+	if v.Why != "" {
+		for _, k := range e.AsKinds {
+			if ruleOf(k) == v.Rule && k.Decided == v.Decision {
+				if k.Matched == nil {
+					return fmt.Sprintf("judged as %s, no rule matched: the policy's default is %s (%s)", k.Kind, k.Decided, v.Why)
 				}
-			}
-			switch {
-			case idx < 0:
-				out = append(out, fmt.Sprintf("%s: no rule of that name in the policy", want))
-			case e.Matched != nil && idx > e.Matched.Index:
-				out = append(out, fmt.Sprintf("%s: comes after %s, which matched first", want, e.Matched.Name))
+				return fmt.Sprintf("%s%s matched the change judged as %s and decided %s (%s)", k.Matched.Name, lineNote(k.Matched.Line), k.Kind, k.Decided, v.Why)
 			}
 		}
+		return fmt.Sprintf("%s decided %s: %s", v.Rule, v.Decision, v.Why)
 	}
-	switch {
-	case e.Override != "":
-		out = append(out, e.OverrideReason(r.Case.Change))
-	case e.Matched != nil:
-		line := ""
-		if e.Matched.Line > 0 {
-			line = fmt.Sprintf(" (line %d)", e.Matched.Line)
+	if e.Matched != nil {
+		return fmt.Sprintf("%s%s matched and decided %s", e.Matched.Name, lineNote(e.Matched.Line), e.Decided)
+	}
+	return fmt.Sprintf("no rule matched: the policy's default is %s", e.Decided)
+}
+
+func ruleOf(k policy.KindTrace) string {
+	if k.Matched == nil {
+		return policy.RuleDefault
+	}
+	return k.Matched.Name
+}
+
+func lineNote(line int) string {
+	if line == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (line %d)", line)
+}
+
+// trusted says why pol trusts by, for a message.
+func trusted(pol *policy.Policy, by policy.Proposer) string {
+	who := by.Login
+	if who == "" {
+		who = "an unknown proposer"
+	}
+	for _, rule := range pol.Rules {
+		if rule.Decision == policy.Auto && len(rule.When.Proposer) > 0 {
+			return who + ", whom an auto rule names"
 		}
-		out = append(out, fmt.Sprintf("%s%s matched and decided %s", e.Matched.Name, line, e.Decided))
-	default:
-		out = append(out, fmt.Sprintf("no rule matched: the policy's default is %s", e.Decided))
 	}
-	return out
+	return who + ": no auto rule names a proposer, so everyone from inside the repository is trusted alike"
 }
 
 // Uncovered lists what of pol no case reached: rule names, and "default"
-// when every case matched a rule.
+// when every case matched a rule. A rule reached as another kind the
+// change was judged as counts.
 func Uncovered(pol *policy.Policy, results []Result) []string {
 	reached := map[string]bool{}
 	for _, r := range results {
 		reached[r.Explanation.Rule()] = true
+		for _, k := range r.Explanation.AsKinds {
+			reached[ruleOf(k)] = true
+		}
 	}
 	var out []string
 	for _, rule := range pol.Rules {

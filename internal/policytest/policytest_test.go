@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/policy"
 	"github.com/crmops/crmops/internal/policytest"
 )
@@ -65,15 +64,21 @@ func TestDefaultTestsCoverEveryRuleOfTheDefaultPolicy(t *testing.T) {
 			}
 		}
 	})
-	t.Run("a merge that an auto rule matches is made review by the never-auto invariant", func(t *testing.T) {
-		found := false
+	t.Run("changes that claim one kind and do another are judged by what they do", func(t *testing.T) {
+		var refused, ownerField, fork bool
 		for _, r := range results {
-			if r.Case.Change.Op == batch.OpMerge && r.Got.Rule == policy.RuleInvariantNeverAuto && r.Case.Expect == policy.Review {
-				found = true
+			c := r.Case.Change
+			switch {
+			case r.Case.Rule == policy.RuleFieldKind && r.Case.Expect == policy.Deny:
+				refused = true
+			case c.Kind != "owner" && slices.Contains(pol.FieldsOf("owner"), c.Field) && r.Case.Expect == policy.Review:
+				ownerField = true
+			case r.Case.Proposer.Outside && r.Case.Rule == policy.RuleInvariantProposer:
+				fork = true
 			}
 		}
-		if !found {
-			t.Error("no case shows the invariant overriding an auto rule for a merge")
+		if !refused || !ownerField || !fork {
+			t.Errorf("a field-kind refusal %v, an owner field written by another kind %v, a fork's proposal %v: want a case of each", refused, ownerField, fork)
 		}
 	})
 	t.Run("an owner change is expected to need review whatever rule decides it", func(t *testing.T) {
@@ -116,7 +121,7 @@ cases:
     expect: review
     rule: email-risky
   - name: lifecycle by the default
-    change: {kind: lifecycle, object: contacts, op: set, field: stage, before: a, after: b, source: x, confidence: 1, trigger: event}
+    change: {kind: lifecycle, object: contacts, op: set, field: lifecyclestage, before: a, after: b, source: x, confidence: 1, trigger: event}
     expect: auto
     rule: default
   - name: a rule that is not there
@@ -142,17 +147,17 @@ cases:
 		{
 			name: "a case without a rule names the rule that decided",
 			diff: `case "risky email is auto": want auto, got review (email-risky)`,
-			why:  []string{"email-risky (line 30) matched and decided review"},
+			why:  []string{"email-risky (line 35) matched and decided review"},
 		},
 		{
 			name: "a case wanting a later rule says which rule matched first",
 			diff: `case "owner by a later rule": want review (email-risky), got review (owner-always-review)`,
-			why:  []string{"email-risky: comes after owner-always-review, which matched first", "owner-always-review (line 24) matched and decided review"},
+			why:  []string{"email-risky: comes after owner-always-review, which matched first", "owner-always-review (line 29) matched and decided review"},
 		},
 		{
 			name: "a case wanting the default says which rule matched",
 			diff: `case "lifecycle by the default": want auto (default), got auto (lifecycle-single-event)`,
-			why:  []string{"default: rule lifecycle-single-event matched first", "lifecycle-single-event (line 18) matched and decided auto"},
+			why:  []string{"default: rule lifecycle-single-event matched first", "lifecycle-single-event (line 23) matched and decided auto"},
 		},
 		{
 			name: "a case naming a rule the policy lacks says so",

@@ -37,6 +37,8 @@ type Plan struct {
 // Context is what the planner must know of the repository.
 type Context struct {
 	Policy *policy.Policy
+	// Proposer is who the batches will be proposed as.
+	Proposer policy.Proposer
 	// Open holds the batches of open proposals; records they touch are busy.
 	Open []*batch.Batch
 	// Rejected holds batch.RejectedChange keys of rejected changes.
@@ -79,9 +81,13 @@ func Build(pc Context, detector string, changes []batch.Change) Plan {
 			plan.Skipped = append(plan.Skipped, Skip{c, "another change in this run already touches the record"})
 			continue
 		}
-		v := pc.Policy.Evaluate(c)
+		v := pc.Policy.Evaluate(c, pc.Proposer)
 		if v.Decision == policy.Deny {
-			plan.Denied = append(plan.Denied, Skip{c, "denied by rule " + v.Rule})
+			why := "denied by rule " + v.Rule
+			if v.Why != "" {
+				why += ": " + v.Why
+			}
+			plan.Denied = append(plan.Denied, Skip{c, why})
 			continue
 		}
 		review := ""
@@ -126,7 +132,7 @@ func Build(pc Context, detector string, changes []batch.Change) Plan {
 				Review:   g.review,
 				Changes:  chunk,
 			}
-			plan.Batches = append(plan.Batches, Planned{Batch: b, Verdict: pc.Policy.EvaluateBatch(b)})
+			plan.Batches = append(plan.Batches, Planned{Batch: b, Verdict: pc.Policy.EvaluateBatch(b, pc.Proposer)})
 		}
 	}
 	return plan

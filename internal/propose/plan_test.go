@@ -214,7 +214,7 @@ func TestBuildNeverMixesAutoAndReview(t *testing.T) {
 	t.Run("a batch's verdict is the policy's verdict on it", func(t *testing.T) {
 		p := loadPolicy(t, policy.Default)
 		for _, pb := range plan.Batches {
-			if got := p.EvaluateBatch(pb.Batch); got.Decision != pb.Verdict.Decision {
+			if got := p.EvaluateBatch(pb.Batch, policy.Proposer{}); got.Decision != pb.Verdict.Decision {
 				t.Errorf("batch %s planned as %s, evaluates to %s", pb.Batch.ID, pb.Verdict.Decision, got.Decision)
 			}
 		}

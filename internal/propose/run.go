@@ -72,6 +72,12 @@ func (r *Runner) Run(ctx context.Context, source string, changes []batch.Change,
 	}
 	var openBatches []*batch.Batch
 	for _, o := range opens {
+		// A proposal from someone the policy does not trust (a fork, an
+		// outside writer) can be reviewed, but it must not keep detectors
+		// off the records it names.
+		if !pol.Trusts(review.ProposerOf(o)) {
+			continue
+		}
 		// An open proposal too broken to decode still holds its records:
 		// treat what can be read of it as busy, and skip what cannot.
 		if b, err := batch.Decode(o.Path, o.Content); err == nil {
@@ -82,7 +88,8 @@ func (r *Runner) Run(ctx context.Context, source string, changes []batch.Change,
 	if err != nil {
 		return nil, err
 	}
-	plan := Build(Context{Policy: pol, Open: openBatches, Rejected: rejected, Now: r.Now()}, source, changes)
+	by := policy.Proposer{Login: r.Author}
+	plan := Build(Context{Policy: pol, Proposer: by, Open: openBatches, Rejected: rejected, Now: r.Now()}, source, changes)
 	res := &Result{Plan: plan}
 	for _, p := range plan.Batches {
 		out := Outcome{Batch: p.Batch.ID, Decision: string(p.Verdict.Decision), Changes: len(p.Batch.Changes),
@@ -155,8 +162,17 @@ func RecordClosed(ctx context.Context, ws *workspace.Workspace, fg forge.Forge, 
 	if err != nil {
 		return base, err
 	}
+	pol, _, err := ws.PolicyAt(base)
+	if err != nil {
+		return base, err
+	}
 	for _, c := range closed {
 		if _, err := ws.Git.ReadFile(base, batch.RejectionPath(c.Open.Path)); err == nil {
+			continue
+		}
+		// Closing an untrusted proposal rejects nothing: it must not stop
+		// a genuine change of the same fields from being proposed later.
+		if !pol.Trusts(review.ProposerOf(c.Open)) {
 			continue
 		}
 		if err := review.RecordRejection(ctx, ws, c.Open, c.By, "closed without merging", c.At); err != nil {

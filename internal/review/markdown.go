@@ -4,76 +4,248 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
 
 	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/display"
 	"github.com/crmops/crmops/internal/policy"
 )
 
-// maxBody keeps a pull request body under GitHub's 65,536-character limit
-// with room for the closing note.
-const maxBody = 60000
+// maxBody is the most a pull request body holds: GitHub refuses one over
+// 65,536 characters. The budget counts bytes, never fewer than characters,
+// and keeps a margin.
+const maxBody = 65000
 
 // collapseAfter is how many changes a table shows open; longer tables are
 // folded into a <details> block so the page stays readable.
 const collapseAfter = 20
 
-// Markdown renders a batch as a pull request body a reviewer can decide
-// from: the decision and why, counts by kind and decision, one row per
-// change, and word-level diffs of long values.
-func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
-	var s strings.Builder
-	fmt.Fprintf(&s, "**crmops batch** `%s`, proposed by `%s`.\n\n", b.ID, b.Detector)
-	fmt.Fprintf(&s, "Decision under the base branch's policy: **%s** (rules: %s)", bv.Decision, code(bv.Rules))
-	if bv.Decision == policy.Review {
-		fmt.Fprintf(&s, "; approvals needed: **%d**, on the latest commit, from someone other than the author", bv.Approvals)
-	}
-	s.WriteString(".\n")
-	if b.Review != "" {
-		fmt.Fprintf(&s, "\n> Needs review: %s\n", cell(b.Review))
-	}
-	s.WriteString("\n" + countsTable(b, bv) + "\n")
+// maxValue bounds what one value takes in the body once escaped, so that no
+// single value (a title, a source, a snapshot entry) can crowd out the
+// rest; a value cut there says so. Long before/after values are shown as a
+// diff, whole or not at all.
+const maxValue = 2000
 
-	var rows strings.Builder
-	rows.WriteString("| change | record | field | before → after | source | confidence | decision |\n|---|---|---|---|---|---|---|\n")
-	var long []string
-	for i, c := range b.Changes {
-		v := bv.Changes[i]
-		what, field := "", c.Field
-		if c.TwoRecords() {
-			field = "*" + c.Op + "*"
-			what = fmt.Sprintf("`%s/%s` merged into this record", c.Object, c.MergeFrom)
-			if c.Op == batch.OpUnmerge {
-				what = fmt.Sprintf("`%s/%s` split out of this record again", c.Object, c.MergeFrom)
-			}
-		} else if len(c.Before) > longValue || len(c.After) > longValue || strings.ContainsAny(c.Before+c.After, "\n") {
-			what = "see diff below"
-			long = append(long, fmt.Sprintf("**%s** `%s/%s` %s:\n\n> %s\n", c.ID, c.Object, c.Record, c.Field, wordDiffHTML(c.Before, c.After)))
-		} else {
-			what = value(c.Before) + " → " + value(c.After)
+// maxDiff bounds one long value's diff: a longer one is not shown (the
+// batch file has the values), so it cannot take a whole page alone.
+const maxDiff = maxBody / 4
+
+// maxSnapshot bounds a row's snapshot listing; the fields past it are
+// counted, and the batch file has them.
+const maxSnapshot = 4000
+
+// instructions tell the reviewer how to decide. They are written before
+// the change table and after everything else, always outside <details>.
+const instructions = "**To decide:** approve this pull request to apply it; request changes or close it to reject it (closed batches are not proposed again).\n"
+
+// Markdown renders a batch as a pull request body a reviewer can decide
+// from: who proposed it, the decision and why, counts by kind and decision,
+// one row per change, word-level diffs of long values and why each change
+// was proposed.
+//
+// Every value in the batch comes from its proposer and is shown through
+// display.MarkdownCode: literal, visible, in <code>. The body is built from
+// whole pieces (a row, a diff, a reason) within maxBody: past it, only the
+// first changes are listed, the body says how many of how many and where
+// the whole batch is, and the instructions stay.
+func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
+	file := batch.Path(b.ID)
+	var head strings.Builder
+	fmt.Fprintf(&head, "**crmops batch** %s", code(b.ID))
+	if b.Title != "" {
+		fmt.Fprintf(&head, ": %s", code(b.Title))
+	}
+	head.WriteString("\n\n")
+	switch {
+	case bv.Proposer.Login == "":
+		head.WriteString("- Proposed by: unknown to the forge\n")
+	default:
+		fmt.Fprintf(&head, "- Proposed by: %s (as the forge knows it)\n", code(bv.Proposer.Login))
+	}
+	if bv.Proposer.Outside {
+		head.WriteString("- **From outside this repository** (a pull request from a fork): its proposer is never trusted with auto decisions\n")
+	}
+	fmt.Fprintf(&head, "- Detector (as the batch says): %s\n", code(b.Detector))
+	fmt.Fprintf(&head, "- Batch file: %s\n", code(file))
+	if bv.Frozen {
+		head.WriteString("\n> **The repository is frozen** (policy `freeze: true`): every change the policy would apply automatically needs review until the freeze is lifted.\n")
+	}
+	fmt.Fprintf(&head, "\nDecision under the base branch's policy: **%s** (rules: %s)", bv.Decision, codeList(bv.Rules))
+	if bv.Decision == policy.Review {
+		fmt.Fprintf(&head, "; approvals needed: **%d**, on the latest commit, from someone other than the author", bv.Approvals)
+	}
+	head.WriteString(".\n")
+	if bv.Why != "" {
+		fmt.Fprintf(&head, "\nWhy: %s.\n", text(bv.Why))
+	}
+	if b.Review != "" {
+		fmt.Fprintf(&head, "\n> Needs review (as the batch says): %s\n", code(b.Review))
+	}
+	head.WriteString("\n" + instructions)
+	head.WriteString("\n" + countsTable(b, bv))
+
+	total := len(b.Changes)
+	// Everything but the per-change pieces, with room for the longest
+	// notes and wrappers they could need.
+	shownNote := func(n int) string {
+		return fmt.Sprintf("\n> **Showing %d of %d changes**; the full batch is in %s in this pull request.\n", n, total, code(file))
+	}
+	const header = "| change | record | field | before → after | source | confidence | decision |\n|---|---|---|---|---|---|---|\n"
+	folded := func(n int, table string) string {
+		what := fmt.Sprintf("All %d changes", n)
+		if n < total {
+			what = fmt.Sprintf("The first %d of %d changes", n, total)
 		}
-		fmt.Fprintf(&rows, "| %s | `%s/%s` | %s | %s | %s | %.2f | %s (`%s`) |\n",
-			c.ID, c.Object, c.Record, cell(field), what, cell(c.Source), c.Confidence, v.Decision, v.Rule)
+		return fmt.Sprintf("<details><summary>%s</summary>\n\n%s\n</details>\n", what, table)
+	}
+	const longHeading, reasonsOpen, reasonsClose = "\n#### Long values\n\n", "\n<details><summary>Why each change was proposed</summary>\n\n", "\n</details>\n"
+	omittedNote := func(k int) string {
+		return fmt.Sprintf("\n%d long value(s) are too long for this page; %s has them.\n", k, code(file))
+	}
+	reserve := head.Len() + len(shownNote(total)) + len(header) + len(folded(total, "")) +
+		len(longHeading) + len(reasonsOpen) + len(reasonsClose) + len(omittedNote(total)) + len("\n"+instructions)
+	left := maxBody - reserve
+
+	// The first changes whose pieces (row, reason, diff) fit, each whole.
+	// A diff longer than maxDiff is never shown: its row says so, and the
+	// changes after it still get their turn.
+	type piece struct {
+		long   bool   // its before/after is shown as a diff
+		diff   string // the diff, when long and shown
+		reason string
+	}
+	pieces := make([]piece, 0, total)
+	omitted, diffs := 0, 0
+	for i, c := range b.Changes {
+		v := verdict(bv, i)
+		p := piece{long: !c.TwoRecords() && isLong(c)}
+		if c.Reason != "" {
+			p.reason = fmt.Sprintf("- **%s** %s: %s\n", code(c.ID), code(c.Object+"/"+c.Record), codeLines(c.Reason))
+		}
+		// A diff holds all of before and all of after, escaped: when either
+		// alone is over maxDiff, so is the diff, and it is not computed.
+		if p.long && max(len(c.Before), len(c.After)) <= maxDiff {
+			d := fmt.Sprintf("**%s** %s %s:\n\n> <code>%s</code>\n", code(c.ID), code(c.Object+"/"+c.Record), code(c.Field), wordDiffHTML(c.Before, c.After))
+			if diffs > 0 {
+				d = "\n" + d
+			}
+			if len(d) <= maxDiff {
+				p.diff = d
+			}
+		}
+		need := len(row(c, v, p.long, p.diff != "")) + len(p.reason) + len(p.diff)
+		if need > left {
+			break
+		}
+		left -= need
+		pieces = append(pieces, p)
+		if p.diff != "" {
+			diffs++
+		} else if p.long {
+			omitted++
+		}
+	}
+	shown := len(pieces)
+
+	var s strings.Builder
+	s.WriteString(head.String())
+	if shown < total {
+		s.WriteString(shownNote(shown))
+	}
+	var rows, long, reasons strings.Builder
+	rows.WriteString(header)
+	for i, p := range pieces {
+		rows.WriteString(row(b.Changes[i], verdict(bv, i), p.long, p.diff != ""))
+		long.WriteString(p.diff)
+		reasons.WriteString(p.reason)
 	}
 	table := rows.String()
-	if len(b.Changes) > collapseAfter {
-		table = fmt.Sprintf("<details><summary>All %d changes</summary>\n\n%s\n</details>\n", len(b.Changes), table)
+	if shown > collapseAfter {
+		table = folded(shown, table)
 	}
-	s.WriteString(table)
-	if len(long) > 0 {
-		s.WriteString("\n#### Long values\n\n" + strings.Join(long, "\n"))
+	s.WriteString("\n" + table)
+	if long.Len() > 0 {
+		s.WriteString(longHeading + long.String())
 	}
-	reasons := reasonsList(b)
-	if reasons != "" {
-		fmt.Fprintf(&s, "\n<details><summary>Why each change was proposed</summary>\n\n%s\n</details>\n", reasons)
+	if omitted > 0 {
+		s.WriteString(omittedNote(omitted))
 	}
-	s.WriteString("\nApprove this pull request to apply it; request changes or close it to reject it (closed batches are not proposed again).\n")
-	body := s.String()
-	if len(body) > maxBody {
-		body = body[:maxBody] + fmt.Sprintf("\n\n… truncated: the batch has %d changes; read `proposals/…/%s.yaml` in this pull request.\n", len(b.Changes), b.ID)
+	if reasons.Len() > 0 {
+		s.WriteString(reasonsOpen + reasons.String() + reasonsClose)
 	}
-	return body
+	s.WriteString("\n" + instructions)
+	return s.String()
+}
+
+// row is one change's table row; diffShown says whether a long value's
+// diff is below the table.
+func row(c batch.Change, v policy.Verdict, long, diffShown bool) string {
+	field, what := code(c.Field), ""
+	switch {
+	case c.TwoRecords():
+		field = "*" + display.Markdown(c.Op) + "*"
+		what = code(c.Object+"/"+c.MergeFrom) + " merged into this record"
+		if len(c.Snapshot) > 0 {
+			what += "; as detected: " + snapshot(c.Snapshot)
+		}
+		if c.Op == batch.OpUnmerge {
+			what = code(c.Object+"/"+c.MergeFrom) + " split out of this record again, "
+			if len(c.Snapshot) > 0 {
+				what += "written with: " + snapshot(c.Snapshot)
+			} else {
+				what += "with no snapshot to write"
+			}
+		}
+	case long && diffShown:
+		what = "see diff below"
+	case long:
+		what = "too long to show a diff here; see the batch file"
+	default:
+		what = value(c.Before) + " → " + value(c.After)
+	}
+	decision := fmt.Sprintf("%s (%s)", display.Markdown(string(v.Decision)), code(v.Rule))
+	if v.Why != "" {
+		decision += ": " + text(v.Why)
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %.2f | %s |\n",
+		code(c.ID), code(c.Object+"/"+c.Record), field, what, code(c.Source), c.Confidence, decision)
+}
+
+// isLong reports a set whose values read better as a diff than side by side.
+func isLong(c batch.Change) bool {
+	return len(c.Before) > longValue || len(c.After) > longValue || strings.ContainsAny(c.Before+c.After, "\n")
+}
+
+func verdict(bv policy.BatchVerdict, i int) policy.Verdict {
+	if i < len(bv.Changes) {
+		return bv.Changes[i]
+	}
+	return policy.Verdict{}
+}
+
+// snapshot lists a merge's snapshot as key = value, in key order, within
+// maxSnapshot; the fields past it are counted.
+func snapshot(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var s strings.Builder
+	for i, k := range keys {
+		e := code(k) + " = " + value(m[k])
+		if s.Len()+len(e) > maxSnapshot {
+			fmt.Fprintf(&s, " and %d more field(s) (see the batch file)", len(keys)-i)
+			break
+		}
+		if i > 0 {
+			s.WriteString(", ")
+		}
+		s.WriteString(e)
+	}
+	return s.String()
 }
 
 func countsTable(b *batch.Batch, bv policy.BatchVerdict) string {
@@ -82,7 +254,7 @@ func countsTable(b *batch.Batch, bv policy.BatchVerdict) string {
 		if counts[c.Kind] == nil {
 			counts[c.Kind] = map[policy.Decision]int{}
 		}
-		counts[c.Kind][bv.Changes[i].Decision]++
+		counts[c.Kind][verdict(bv, i).Decision]++
 	}
 	kinds := make([]string, 0, len(counts))
 	for k := range counts {
@@ -91,30 +263,24 @@ func countsTable(b *batch.Batch, bv policy.BatchVerdict) string {
 	sort.Strings(kinds)
 	var s strings.Builder
 	s.WriteString("| kind | auto | review | deny |\n|---|---|---|---|\n")
-	for _, k := range kinds {
-		fmt.Fprintf(&s, "| %s | %d | %d | %d |\n", k, counts[k][policy.Auto], counts[k][policy.Review], counts[k][policy.Deny])
-	}
-	return s.String()
-}
-
-func reasonsList(b *batch.Batch) string {
-	var s strings.Builder
-	for _, c := range b.Changes {
-		if c.Reason != "" {
-			fmt.Fprintf(&s, "- **%s** `%s/%s`: %s\n", c.ID, c.Object, c.Record, cell(c.Reason))
+	for i, k := range kinds {
+		line := fmt.Sprintf("| %s | %d | %d | %d |\n", code(k), counts[k][policy.Auto], counts[k][policy.Review], counts[k][policy.Deny])
+		if s.Len()+len(line) > maxSnapshot {
+			fmt.Fprintf(&s, "| %d more kind(s) | | | |\n", len(kinds)-i)
+			break
 		}
+		s.WriteString(line)
 	}
 	return s.String()
 }
 
 // wordDiffHTML marks removed words with <del> and added ones with <ins>,
-// which GitHub renders as struck-through and underlined.
+// which GitHub renders as struck-through and underlined; each piece is
+// escaped with display.MarkdownLines, line breaks shown as <br>.
 func wordDiffHTML(before, after string) string {
-	dmp := diffmatchpatch.New()
-	diffs := dmp.DiffCleanupSemantic(dmp.DiffMain(before, after, false))
 	var s strings.Builder
-	for _, d := range diffs {
-		text := strings.ReplaceAll(htmlEscape(d.Text), "\n", "<br>")
+	for _, d := range diffValues(before, after) {
+		text := display.MarkdownLines(d.Text)
 		switch d.Type {
 		case diffmatchpatch.DiffDelete:
 			s.WriteString("<del>" + text + "</del>")
@@ -127,27 +293,76 @@ func wordDiffHTML(before, after string) string {
 	return s.String()
 }
 
+// value shows a before, after or snapshot value: code, or *(empty)*.
 func value(v string) string {
 	if v == "" {
 		return "*(empty)*"
 	}
-	return "`" + strings.ReplaceAll(v, "`", "'") + "`"
+	return code(v)
 }
 
-// cell makes text safe inside a Markdown table cell.
-func cell(s string) string {
-	s = strings.ReplaceAll(s, "|", "\\|")
-	return strings.ReplaceAll(htmlEscape(s), "\n", " ")
+// code shows a value from the batch (or a name from the policy) as
+// display.MarkdownCode, cut at maxValue with a note saying so.
+func code(s string) string {
+	v, cut := clip(s, display.Markdown)
+	out := "<code>" + v + "</code>"
+	if cut {
+		out += fmt.Sprintf(" … (cut here: %d characters in all, see the batch file)", utf8.RuneCountInString(s))
+	}
+	return out
 }
 
-func htmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+// codeLines is code for prose that may span lines (a reason).
+func codeLines(s string) string {
+	v, cut := clip(s, display.MarkdownLines)
+	out := "<code>" + v + "</code>"
+	if cut {
+		out += fmt.Sprintf(" … (cut here: %d characters in all, see the batch file)", utf8.RuneCountInString(s))
+	}
+	return out
 }
 
-func code(list []string) string {
+// text shows crmops' own words that quote values (a verdict's why):
+// escaped, not code.
+func text(s string) string {
+	v, cut := clip(s, display.Markdown)
+	if cut {
+		v += " …"
+	}
+	return v
+}
+
+// clip escapes s and, if that is longer than maxValue, escapes only the
+// longest prefix of s (cut between characters) whose escaped form fits.
+// display's escapers decide each character by what precedes it, so the
+// escaped prefix is whole markup.
+func clip(s string, escape func(string) string) (string, bool) {
+	out := escape(s)
+	if len(out) <= maxValue {
+		return out, false
+	}
+	lo, hi := 0, len(s) // the escape of s[:lo] fits; of s[:hi] not
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		for mid > lo && !utf8.RuneStart(s[mid]) {
+			mid--
+		}
+		if mid == lo {
+			break
+		}
+		if len(escape(s[:mid])) <= maxValue {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return escape(s[:lo]), true
+}
+
+func codeList(list []string) string {
 	out := make([]string, len(list))
 	for i, s := range list {
-		out[i] = "`" + s + "`"
+		out[i] = code(s)
 	}
 	return strings.Join(out, ", ")
 }

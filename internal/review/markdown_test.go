@@ -51,14 +51,14 @@ func TestPullRequestBodyReadsAsAReviewerNeedsIt(t *testing.T) {
 			{ID: "c2", Kind: "enrichment", Object: "contacts", Record: "1002", Op: "set", Field: "about", Before: "Leads the sales team for the DACH region and reports to the chief revenue officer", After: "Leads the sales team for the Nordics region and reports to the chief revenue officer", Source: "clay", Confidence: 0.9, Trigger: "import"},
 			{ID: "c3", Kind: "dedupe", Object: "contacts", Record: "1001", Op: "merge", MergeFrom: "1003", Source: "dedupe", Confidence: 0.93, Trigger: "rule", Reason: "same email | case differs"},
 		}}
-	body := Markdown(b, defaultPolicy(t).EvaluateBatch(b))
+	body := Markdown(b, defaultPolicy(t).EvaluateBatch(b, policy.Proposer{}))
 	golden(t, "pr-body.md", body)
 	for _, want := range []string{
 		"Decision under the base branch's policy: **review**",
-		"| enrichment | 1 | 1 | 0 |",
-		"| c1 | `contacts/1001` | jobtitle | *(empty)* → `VP Sales` | clay | 0.97 | auto (`enrichment-fill-empty`) |",
+		"| <code>enrichment</code> | 1 | 1 | 0 |",
+		"| <code>c1</code> | <code>contacts/1001</code> | <code>jobtitle</code> | *(empty)* → <code>VP Sales</code> | <code>clay</code> | 0.97 | auto (<code>enrichment-fill-empty</code>) |",
 		"<del>DACH</del><ins>Nordics</ins>",
-		"same email \\| case differs",
+		"<code>same email \\| case differs</code>",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("body lacks %q", want)
@@ -71,11 +71,11 @@ func TestPullRequestBodyFoldsLongTablesAndStaysUnderGitHubsLimit(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		b.Changes = append(b.Changes, batch.Change{ID: fmt.Sprintf("c%d", i+1), Kind: "enrichment", Object: "contacts", Record: fmt.Sprint(1000 + i), Op: "set", Field: "jobtitle", After: strings.Repeat("x", 50), Source: "clay", Confidence: 0.95, Reason: strings.Repeat("because ", 10)})
 	}
-	body := Markdown(b, defaultPolicy(t).EvaluateBatch(b))
-	if !strings.Contains(body, "<details><summary>All 1000 changes</summary>") {
+	body := Markdown(b, defaultPolicy(t).EvaluateBatch(b, policy.Proposer{}))
+	if !strings.Contains(body, "<details><summary>The first ") {
 		t.Error("a long table is not folded")
 	}
-	if len(body) > 65536 || !strings.Contains(body, "truncated") {
+	if len(body) > 65536 || !strings.Contains(body, " of 1000 changes**; the full batch is in <code>proposals/b.yaml</code> in this pull request") {
 		t.Errorf("body is %d characters; GitHub refuses more than 65,536", len(body))
 	}
 }

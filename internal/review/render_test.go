@@ -46,7 +46,7 @@ func TestRenderNamesEachChangesDecisionAndRule(t *testing.T) {
 			{ID: "c2", Kind: "dedupe", Object: "contacts", Record: "1001", Op: "merge", MergeFrom: "1002", Source: "dedupe", Confidence: 0.9, Snapshot: map[string]string{"email": "a@x.com"}},
 		}}
 	var out bytes.Buffer
-	Render(&out, b, pol.EvaluateBatch(b))
+	Render(&out, b, pol.EvaluateBatch(b, policy.Proposer{}))
 	for _, want := range []string{
 		"decision review (rules: enrichment-fill-empty, dedupe-always-review; approvals needed: 1)",
 		"c1  contacts/1001  jobtitle  [auto: enrichment-fill-empty]",
@@ -57,6 +57,61 @@ func TestRenderNamesEachChangesDecisionAndRule(t *testing.T) {
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("render lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestRenderShowsEscapeSequencesInsteadOfRunningThem(t *testing.T) {
+	const (
+		up     = "\x1b[1A"
+		erase  = "\x1b[2K"
+		link   = "\x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\"
+		bell   = "\a"
+		rlo    = "\u202E"
+		hidden = "\u200B"
+	)
+	b := &batch.Batch{Version: 1, ID: "b1" + up, Created: time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC), Detector: "clay" + erase, Title: "t" + link, Review: "now" + bell,
+		Changes: []batch.Change{
+			{ID: "c1", Kind: "enrichment", Object: "contacts", Record: "1001" + up + erase, Op: "set", Field: "jobtitle" + rlo,
+				Before: "CTO\r", After: "VP Sales" + link, Source: "clay" + bell, Confidence: 0.97, Trigger: "import" + hidden, Reason: "row 17\r" + up + "\napproved" + erase},
+			{ID: "c2", Kind: "enrichment", Object: "contacts", Record: "1002", Op: "set", Field: "about",
+				Before: strings.Repeat("long text ", 10) + "\x1b[31m", After: strings.Repeat("long text ", 10) + "\x9b2K\r\nsecond line" + rlo, Source: "s\u009b"},
+			{ID: "c3", Kind: "dedupe", Object: "contacts", Record: "1001", Op: "unmerge", MergeFrom: "1003" + erase, Source: "revert", Confidence: 1,
+				Snapshot: map[string]string{"email" + up: "a@x.com" + link, "name": "A\rB"}},
+		}}
+	bv := policy.BatchVerdict{Decision: policy.Review, Approvals: 1, Rules: []string{"r" + up}, Proposer: policy.Proposer{Login: "mallory" + erase, Outside: true},
+		Frozen: true, Why: "why" + bell, Changes: []policy.Verdict{{Decision: policy.Review, Rule: "x" + up, Why: "guard" + rlo}, {Decision: policy.Review, Rule: "y"}, {Decision: policy.Review, Rule: "z"}}}
+	var out bytes.Buffer
+	Render(&out, b, bv)
+	got := out.String()
+	for _, bad := range []string{"\x1b", "\a", "\r", "\x9b", "\u009b", rlo, hidden} {
+		if strings.Contains(got, bad) {
+			t.Errorf("the output holds %q:\n%s", bad, got)
+		}
+	}
+	for _, want := range []string{
+		"batch    b1⟨U+001B⟩[1A",
+		"proposer mallory⟨U+001B⟩[2K (as the forge knows it), from outside this repository",
+		"detector clay⟨U+001B⟩[2K (as the batch says)",
+		"frozen   the repository is frozen",
+		"why      why⟨U+0007⟩",
+		"c1  contacts/1001⟨U+001B⟩[1A⟨U+001B⟩[2K  jobtitle⟨U+202E⟩  [review: x⟨U+001B⟩[1A]",
+		"- CTO⟨U+000D⟩",
+		"+ VP Sales⟨U+001B⟩]8;;http://evil⟨U+001B⟩\\click⟨U+001B⟩]8;;⟨U+001B⟩\\",
+		"    guard⟨U+202E⟩",
+		"source clay⟨U+0007⟩ · confidence 0.97 · trigger import⟨U+200B⟩",
+		"why: row 17⟨U+000D⟩⟨U+001B⟩[1A\n         approved⟨U+001B⟩[2K",
+		"[-⟨U+001B⟩[31m-]",
+		"{+⟨0x9B⟩2K⟨U+000D⟩",
+		"source s⟨U+009B⟩",
+		"~ second line⟨U+202E⟩",
+		"unmerge contacts/1003⟨U+001B⟩[2K from contacts/1001",
+		"written to the split-out record:",
+		"email⟨U+001B⟩[1A: a@x.com⟨U+001B⟩]8;;",
+		"name: A⟨U+000D⟩B",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the output lacks %q:\n%s", want, got)
 		}
 	}
 }

@@ -61,7 +61,7 @@ func (s *Service) Evaluate(ctx context.Context, o *forge.Open) (*Evaluation, err
 		return ev, nil
 	}
 	ev.Batch = b
-	ev.Verdict = pol.EvaluateBatch(b)
+	ev.Verdict = pol.EvaluateBatch(b, ProposerOf(o))
 	if b.ID != o.BatchID {
 		ev.Blocked = fmt.Sprintf("the batch file says batch %q but the proposal is for %q", b.ID, o.BatchID)
 		return ev, nil
@@ -74,12 +74,18 @@ func (s *Service) Evaluate(ctx context.Context, o *forge.Open) (*Evaluation, err
 		ev.Blocked = o.Path + " is already on the base branch"
 		return ev, nil
 	}
+	if o.FromFork {
+		ev.Blocked = "it comes from a fork; crmops merges only branches of this repository (a writer can push the batch to a crmops/ branch here, where it is reviewed like any proposal)"
+		return ev, nil
+	}
 	if ev.Approvals, err = s.Forge.Approvals(ctx, o); err != nil {
 		return nil, err
 	}
-	if o.FromFork && ev.Verdict.Decision == policy.Auto {
-		ev.Blocked = "a proposal from a fork is never merged automatically; it needs approval"
-		ev.Verdict.Decision = policy.Review
+	if len(o.Unattributed) > 0 {
+		// Whoever pushed these cannot be told apart from the reviewers.
+		ev.Approvals = nil
+		ev.Blocked = fmt.Sprintf("commit(s) %s changed the batch but the forge links them to no account, so their pusher cannot be excluded from approving; push the change again from an account the forge knows", strings.Join(shortAll(o.Unattributed), ", "))
+		return ev, nil
 	}
 	decision, err := policy.Sufficient(ev.Verdict, len(ev.Approvals))
 	if err != nil {
@@ -93,6 +99,25 @@ func (s *Service) Evaluate(ctx context.Context, o *forge.Open) (*Evaluation, err
 		ev.Decision = decision
 	}
 	return ev, nil
+}
+
+// ProposerOf is who proposed o, as the forge knows it: the one fact about a
+// proposal's origin the policy may trust.
+func ProposerOf(o *forge.Open) policy.Proposer {
+	return policy.Proposer{Login: o.Author, Outside: o.FromFork}
+}
+
+// shortAll abbreviates the commit hashes among entries; an entry that is
+// a sentence (a forge's note on what it could not attribute) stays whole.
+func shortAll(entries []string) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e
+		if plumbing.IsHash(e) {
+			out[i] = workspace.Short(e)
+		}
+	}
+	return out
 }
 
 // outsideProposals refuses proposals that change anything but their one
@@ -181,6 +206,9 @@ func Trailers(ev *Evaluation) [][2]string {
 	for _, r := range ev.Verdict.Rules {
 		t = append(t, [2]string{"Crmops-Rule", r})
 	}
+	// Who proposed, as the forge knows it: for people reading git log
+	// (evidence is always re-derived from the forge, never from this).
+	t = append(t, [2]string{"Crmops-Proposer", ev.Open.Author})
 	t = append(t, [2]string{"Crmops-Head", ev.Open.Head})
 	if ev.Open.PullRequest > 0 {
 		t = append(t, [2]string{"Crmops-Pull-Request", strconv.Itoa(ev.Open.PullRequest)})
@@ -210,19 +238,29 @@ func (s *Service) Approve(ctx context.Context, id, login string) (*Evaluation, e
 }
 
 // Reject closes a proposal and records the rejection on the base branch, so
-// its changes are not proposed again.
-func (s *Service) Reject(ctx context.Context, id, login, reason string) error {
-	if _, err := s.WS.Sync(ctx); err != nil {
-		return err
+// its changes are not proposed again. A proposal from someone the policy
+// does not trust is closed without a record (recorded is false): what an
+// outsider chose to propose must not suppress genuine proposals later.
+func (s *Service) Reject(ctx context.Context, id, login, reason string) (recorded bool, err error) {
+	base, err := s.WS.Sync(ctx)
+	if err != nil {
+		return false, err
 	}
 	o, err := s.Forge.Get(ctx, id)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if err := RecordRejection(ctx, s.WS, o, login, reason, s.Now()); err != nil {
-		return err
+	pol, _, err := s.WS.PolicyAt(base)
+	if err != nil {
+		return false, err
 	}
-	return s.Forge.Close(ctx, o, login, reason, s.Now())
+	if pol.Trusts(ProposerOf(o)) {
+		if err := RecordRejection(ctx, s.WS, o, login, reason, s.Now()); err != nil {
+			return false, err
+		}
+		recorded = true
+	}
+	return recorded, s.Forge.Close(ctx, o, login, reason, s.Now())
 }
 
 // RecordRejection commits proposals/<id>.rejected.yaml to the base branch.
@@ -255,6 +293,9 @@ type Item struct {
 	State    string `json:"state"`
 	Title    string `json:"-"`
 	Blocked  string `json:"-"`
+	// Frozen: the base branch's policy has freeze: true, so this open
+	// proposal's auto decisions are review.
+	Frozen bool `json:"-"`
 }
 
 // List returns open proposals and, with all, every batch on the base branch.
@@ -274,7 +315,7 @@ func (s *Service) List(ctx context.Context, all bool) ([]Item, error) {
 		if err != nil {
 			return nil, err
 		}
-		it.Decision, it.Blocked = string(ev.Verdict.Decision), ev.Blocked
+		it.Decision, it.Blocked, it.Frozen = string(ev.Verdict.Decision), ev.Blocked, ev.Verdict.Frozen
 		if ev.Batch != nil {
 			it.Changes, it.Title = len(ev.Batch.Changes), ev.Batch.Title
 		} else {
@@ -377,7 +418,13 @@ func (s *Service) FindMerged(ctx context.Context, id string) (*Merged, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.Verdict = pol.EvaluateBatch(b)
+		// The proposer as the forge recorded the merge, never as the batch
+		// says; unknown when it reached the branch without one.
+		how, err := s.Forge.MergedBy(ctx, id, f)
+		if err != nil {
+			return nil, err
+		}
+		m.Verdict = pol.EvaluateBatch(b, policy.Proposer{Login: how.Author, Outside: how.FromFork})
 		return m, nil
 	}
 	return nil, fmt.Errorf("%s: no such batch, open or merged (crmops review list --all shows them)", id)

@@ -4,7 +4,6 @@ import (
 	"os"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/crmops/crmops/internal/simulate"
 )
@@ -43,7 +42,7 @@ func benchSimulate(b *testing.B) {
 	pol := edited(b, "min_confidence: 0.9}", "min_confidence: 0.95}")
 	b.ResetTimer()
 	for b.Loop() {
-		rep, err := simulate.Run(dir, pol, time.Time{})
+		rep, err := simulate.Run(dir, pol, simulate.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

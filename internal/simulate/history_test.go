@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/policy"
 	"github.com/crmops/crmops/internal/simulate"
 )
 
@@ -104,7 +105,7 @@ func seedHistory(tb testing.TB, dir string, n, perBatch int, m mix, seed uint64)
 		}
 		rc := &batch.Receipt{Version: batch.Version, Batch: b.ID, ExecutedBy: "crmops/v1.4.0",
 			MergeCommit: fmt.Sprintf("%040x", r.Uint64())}
-		bv := defaultPolicy.EvaluateBatch(b)
+		bv := defaultPolicy.EvaluateBatch(b, policy.Proposer{})
 		rc.Approval = batch.Approval{Mode: was, Policy: "policies/default.yaml@" + rc.MergeCommit, Rules: bv.Rules, PullRequest: i + 1}
 		if was == simulate.WasApproved {
 			rc.Approval.Approvers = []batch.Approver{{Login: "alice", At: created.Add(time.Hour)}}

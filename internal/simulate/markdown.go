@@ -60,7 +60,11 @@ func (rep *Report) Markdown() string {
 		}
 		title := strings.ReplaceAll(g.title, "**", "")
 		fmt.Fprintf(&b, "### %s: %s change(s) in %s batch(es)\n\n", title, num(g.g.Changes), num(g.g.Batches))
-		fmt.Fprintf(&b, "By rule: %s  \nBy kind: %s\n\n", counts(g.g.ByRule), counts(g.g.ByKind))
+		fmt.Fprintf(&b, "By rule: %s  \nBy kind: %s", counts(g.g.ByRule), counts(g.g.ByKind))
+		if len(g.g.ByGuard) > 0 {
+			fmt.Fprintf(&b, "  \nBy guard (what overrode the rules): %s", counts(g.g.ByGuard))
+		}
+		b.WriteString("\n\n")
 		b.WriteString("| batch | change | was | now |\n|---|---|---|---|\n")
 		for _, e := range g.g.Examples {
 			was := e.Was
@@ -70,7 +74,14 @@ func (rep *Report) Markdown() string {
 			if len(e.Approvers) > 0 {
 				was += " by " + strings.Join(e.Approvers, ", ")
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", code(e.Batch), change(e), code(was), code(e.Now+" ("+e.Rule+")"))
+			if e.Proposer != "" {
+				was += ", proposed by " + e.Proposer
+			}
+			now := code(e.Now + " (" + e.Rule + ")")
+			if e.Why != "" {
+				now += " " + code(e.Why)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", code(e.Batch), change(e), code(was), now)
 		}
 		if g.g.Changes > len(g.g.Examples) {
 			fmt.Fprintf(&b, "\nShowing the %d most recent of %s.\n", len(g.g.Examples), num(g.g.Changes))
@@ -80,6 +91,9 @@ func (rep *Report) Markdown() string {
 
 	if rep.NotReplayed > 0 {
 		fmt.Fprintf(&b, "%s rejected batch(es) left only a rejection record, without kind, source or confidence: not replayed.\n\n", num(rep.NotReplayed))
+	}
+	if rep.UnknownProposers > 0 {
+		fmt.Fprintf(&b, "%s batch(es) have no crmops merge in the history that says who proposed them: replayed as proposed by an unknown proposer.\n\n", num(rep.UnknownProposers))
 	}
 	if len(rep.Errors) > 0 {
 		fmt.Fprintf(&b, "### Files that could not be replayed: %s\n\n", num(len(rep.Errors)))
@@ -179,6 +193,9 @@ func (rep *Report) Text() string {
 			continue
 		}
 		fmt.Fprintf(&b, "  by rule: %s\n  by kind: %s\n", plainCounts(g.g.ByRule), plainCounts(g.g.ByKind))
+		if len(g.g.ByGuard) > 0 {
+			fmt.Fprintf(&b, "  by guard: %s\n", plainCounts(g.g.ByGuard))
+		}
 		for _, e := range g.g.Examples {
 			what := e.Target
 			if !strings.Contains(e.Target, " -> ") {
@@ -188,8 +205,14 @@ func (rep *Report) Text() string {
 			if len(e.WasRules) > 0 {
 				was += " (" + strings.Join(e.WasRules, ", ") + ")"
 			}
+			if e.Proposer != "" {
+				was += " proposed by " + e.Proposer
+			}
 			fmt.Fprintf(&b, "  %s %s %s %s (%s %s): %s -> %s (%s)\n", e.Batch, e.Change, e.Kind, what, e.Source,
 				strconv.FormatFloat(e.Confidence, 'f', -1, 64), was, e.Now, e.Rule)
+			if e.Why != "" {
+				fmt.Fprintf(&b, "      why: %s\n", e.Why)
+			}
 		}
 		if g.g.Changes > len(g.g.Examples) {
 			fmt.Fprintf(&b, "  ... and %s more\n", num(g.g.Changes-len(g.g.Examples)))
@@ -197,6 +220,9 @@ func (rep *Report) Text() string {
 	}
 	if rep.NotReplayed > 0 {
 		fmt.Fprintf(&b, "\n%s rejected batch(es) left only a rejection record: not replayed\n", num(rep.NotReplayed))
+	}
+	if rep.UnknownProposers > 0 {
+		fmt.Fprintf(&b, "\n%s batch(es) replayed as proposed by an unknown proposer: no crmops merge of theirs in the history\n", num(rep.UnknownProposers))
 	}
 	if len(rep.Errors) > 0 {
 		fmt.Fprintf(&b, "\n%s file(s) could not be replayed:\n", num(len(rep.Errors)))

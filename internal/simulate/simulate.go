@@ -10,6 +10,13 @@
 // A rejected batch leaves only its rejection record on the base branch,
 // which keeps the changes' identity but not their kind, source or
 // confidence: it cannot be replayed and is only counted.
+//
+// Every batch is decided as crmops decides a proposal: for who proposed it
+// (Options.Proposers, which Proposers reads from the repository's merges),
+// by the rules for its own kind and every kind whose fields it writes, the
+// built-in guards, and the batch's limits. A difference a guard or a limit
+// caused is counted under its rule name (Group.ByGuard) and its example
+// says why in words.
 package simulate
 
 import (
@@ -62,6 +69,11 @@ type Report struct {
 	// NotReplayed counts rejected batches known only by their rejection
 	// record.
 	NotReplayed int `json:"not_replayed"`
+	// UnknownProposers counts the replayed batches whose proposer the
+	// history does not record (no crmops merge of theirs was found): they
+	// were decided as proposed by an unknown proposer, "", whom a policy
+	// whose auto rules name proposers does not trust.
+	UnknownProposers int `json:"unknown_proposers"`
 	// Errors are files that could not be read or decoded; their batches
 	// are left out.
 	Errors []FileError `json:"errors"`
@@ -74,7 +86,13 @@ type Group struct {
 	// ByRule counts the changes by the proposed policy's deciding rule.
 	ByRule map[string]int `json:"by_rule"`
 	// ByKind counts them by change kind.
-	ByKind   map[string]int `json:"by_kind"`
+	ByKind map[string]int `json:"by_kind"`
+	// ByGuard counts those of them a built-in guard or a limit decided, by
+	// its rule name (invariant:field-kind, invariant:never-auto,
+	// invariant:proposer, freeze, limits.max_changes_per_batch,
+	// limits.max_auto_changes_per_run, batch.review), and those decided as
+	// another kind because they write its field, as fields.<kind>.
+	ByGuard  map[string]int `json:"by_guard"`
 	Examples []Example      `json:"examples"`
 }
 
@@ -98,6 +116,13 @@ type Example struct {
 	// Now is the proposed policy's decision and Rule the rule that made it.
 	Now  string `json:"now"`
 	Rule string `json:"rule"`
+	// Guard is the guard or limit that decided (as in Group.ByGuard), and
+	// Why says in words why it overrode the rules; both "" when a rule
+	// decided.
+	Guard string `json:"guard"`
+	Why   string `json:"why"`
+	// Proposer is who the batch was replayed as proposed by ("" unknown).
+	Proposer string `json:"proposer"`
 }
 
 // FileError is a file that could not be replayed.
@@ -112,14 +137,34 @@ type replayed struct {
 	b        *batch.Batch
 	was      string
 	approval batch.Approval
-	verdicts []policy.Verdict
+	by       policy.Proposer
+	known    bool // the history records by
+	verdicts []verdict
 	err      *FileError
 	skip     bool // outside the time window
 }
 
-// Run replays every batch under dir/proposals/ created at or after since
-// (zero: all) under pol.
-func Run(dir string, pol *policy.Policy, since time.Time) (*Report, error) {
+// verdict is the proposed policy's decision for one change, with the guard
+// that made it, if one did.
+type verdict struct {
+	policy.Verdict
+	guard string
+}
+
+// Options say what to replay and as whom.
+type Options struct {
+	// Since leaves out the batches created before it (zero: none).
+	Since time.Time
+	// Proposers are who proposed each batch, by batch id, as the
+	// repository's history records it (see Proposers). A batch it does not
+	// name is replayed as proposed by an unknown proposer and counted in
+	// Report.UnknownProposers.
+	Proposers map[string]policy.Proposer
+}
+
+// Run replays every batch under dir/proposals/ under pol, as o says.
+func Run(dir string, pol *policy.Policy, o Options) (*Report, error) {
+	since := o.Since
 	root := filepath.Join(dir, batch.Dir)
 	var batches, rejections []string
 	files := map[string]bool{}
@@ -154,7 +199,7 @@ func Run(dir string, pol *policy.Policy, since time.Time) (*Report, error) {
 
 	results := make([]replayed, len(batches))
 	parallel(len(batches), func(i int) {
-		results[i] = replay(batches[i], rel(batches[i]), files, pol, since)
+		results[i] = replay(batches[i], rel(batches[i]), files, pol, o)
 	})
 
 	rep := &Report{Decisions: map[string]map[string]int{}, Errors: []FileError{}}
@@ -162,7 +207,7 @@ func Run(dir string, pol *policy.Policy, since time.Time) (*Report, error) {
 		rep.Since = since.UTC().Format(time.RFC3339)
 	}
 	for _, g := range []*Group{&rep.ToReview, &rep.ToAuto, &rep.Denied} {
-		*g = Group{ByRule: map[string]int{}, ByKind: map[string]int{}, Examples: []Example{}}
+		*g = Group{ByRule: map[string]int{}, ByKind: map[string]int{}, ByGuard: map[string]int{}, Examples: []Example{}}
 	}
 	var ok []replayed
 	for _, r := range results {
@@ -235,7 +280,7 @@ func parallel(n int, fn func(i int)) {
 }
 
 // replay reads one batch and its receipt and decides its changes under pol.
-func replay(path, name string, files map[string]bool, pol *policy.Policy, since time.Time) replayed {
+func replay(path, name string, files map[string]bool, pol *policy.Policy, o Options) replayed {
 	r := replayed{file: name}
 	fail := func(file string, err error) replayed {
 		r.err = &FileError{File: file, Error: err.Error()}
@@ -250,7 +295,7 @@ func replay(path, name string, files map[string]bool, pol *policy.Policy, since 
 		return fail(name, err)
 	}
 	r.b = b
-	if !since.IsZero() && b.Created.Before(since) {
+	if !o.Since.IsZero() && b.Created.Before(o.Since) {
 		r.skip = true
 		return r
 	}
@@ -271,24 +316,78 @@ func replay(path, name string, files map[string]bool, pol *policy.Policy, since 
 	default:
 		r.was = WasPending
 	}
-	r.verdicts = make([]policy.Verdict, len(b.Changes))
-	for i, c := range b.Changes {
-		v := pol.Evaluate(c)
-		// The batch's own review key (a run limit) holds its auto changes
-		// for a person. EvaluateBatch applies it only to an all-auto batch
-		// because a batch with a review change needs a person anyway; the
-		// proposed policy would split such a batch, and its auto part would
-		// meet the same limit.
-		if b.Review != "" && v.Decision == policy.Auto {
-			v = policy.Verdict{Decision: policy.Review, Rule: policy.RuleBatchReview, Approvals: v.Approvals}
-		}
-		r.verdicts[i] = v
-	}
+	r.by, r.known = o.Proposers[b.ID]
+	r.verdicts = decide(pol, b, r.by)
 	return r
+}
+
+// decide is the proposed policy's verdict for every change of b, proposed
+// by by: each change's own, then the batch's limits and review key over
+// its auto changes.
+func decide(pol *policy.Policy, b *batch.Batch, by policy.Proposer) []verdict {
+	bv := pol.EvaluateBatch(b, by)
+	// A limit or the batch's review key holds the auto changes of an
+	// all-auto batch for a person (EvaluateBatch names it last).
+	held := ""
+	if bv.Why != "" {
+		held = bv.Rules[len(bv.Rules)-1]
+	}
+	out := make([]verdict, len(b.Changes))
+	for i, c := range b.Changes {
+		v := verdict{Verdict: bv.Changes[i], guard: guardOf(pol, c, by, bv.Changes[i])}
+		switch {
+		case v.Decision != policy.Auto:
+		case held != "":
+			v = verdict{Verdict: policy.Verdict{Decision: policy.Review, Rule: held, Approvals: v.Approvals, Why: bv.Why}, guard: held}
+		case b.Review != "":
+			// EvaluateBatch applies the review key only to an all-auto
+			// batch because a batch with a review change needs a person
+			// anyway; the proposed policy would split such a batch, and its
+			// auto part would meet the same limit.
+			v = verdict{Verdict: policy.Verdict{Decision: policy.Review, Rule: policy.RuleBatchReview, Approvals: v.Approvals,
+				Why: "the batch asks for review: " + b.Review}, guard: policy.RuleBatchReview}
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// guards are the rules a built-in guard reports when it overrides a
+// change's rules.
+var guards = map[string]bool{policy.RuleInvariantNeverAuto: true, policy.RuleInvariantProposer: true, policy.RuleFieldKind: true, policy.RuleFreeze: true}
+
+// guardOf names what decided v beyond the rules for c's own kind: the
+// guard that overrode them, or fields.<kind> for the other kind whose field
+// c writes and whose stricter decision won; "" when its own rules decided.
+// Only a verdict that says why needs the explanation, which is rare.
+func guardOf(pol *policy.Policy, c batch.Change, by policy.Proposer, v policy.Verdict) string {
+	switch {
+	case v.Why == "":
+		return ""
+	case guards[v.Rule]:
+		return v.Rule
+	}
+	e := pol.Explain(c, by)
+	if e.Override != "" {
+		return e.Override
+	}
+	for _, k := range e.AsKinds {
+		rule := policy.RuleDefault
+		if k.Matched != nil {
+			rule = k.Matched.Name
+		}
+		if rule == v.Rule && k.Decided == v.Decision {
+			return "fields." + k.Kind
+		}
+	}
+	return ""
 }
 
 func (rep *Report) add(r replayed) {
 	rep.Batches++
+	if !r.known {
+		rep.UnknownProposers++
+	}
 	inGroup := map[*Group]bool{}
 	for i, c := range r.b.Changes {
 		v := r.verdicts[i]
@@ -313,6 +412,9 @@ func (rep *Report) add(r replayed) {
 		g.Changes++
 		g.ByRule[v.Rule]++
 		g.ByKind[c.Kind]++
+		if v.guard != "" {
+			g.ByGuard[v.guard]++
+		}
 		if !inGroup[g] {
 			inGroup[g] = true
 			g.Batches++
@@ -323,12 +425,12 @@ func (rep *Report) add(r replayed) {
 	}
 }
 
-func example(r replayed, c batch.Change, v policy.Verdict) Example {
+func example(r replayed, c batch.Change, v verdict) Example {
 	e := Example{
 		Batch: r.b.ID, File: r.file, Created: r.b.Created.UTC().Format(time.RFC3339), Change: c.ID,
 		Kind: c.Kind, Target: c.Target(), Before: c.Before, After: c.After, Source: c.Source,
 		Confidence: c.Confidence, Was: r.was, WasRules: r.approval.Rules, Approvers: []string{},
-		Now: string(v.Decision), Rule: v.Rule,
+		Now: string(v.Decision), Rule: v.Rule, Guard: v.guard, Why: v.Why, Proposer: r.by.Login,
 	}
 	if e.WasRules == nil {
 		e.WasRules = []string{}

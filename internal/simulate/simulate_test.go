@@ -104,7 +104,7 @@ func TestReplayingHistory(t *testing.T) {
 	approved := func(s seededChange) bool { return s.was == simulate.WasApproved }
 
 	t.Run("under the policy that decided it, nothing would be decided differently", func(t *testing.T) {
-		rep, err := simulate.Run(dir, defaultPolicy, time.Time{})
+		rep, err := simulate.Run(dir, defaultPolicy, simulate.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +133,7 @@ func TestReplayingHistory(t *testing.T) {
 
 	t.Run("a higher confidence threshold sends the auto fills below it to review", func(t *testing.T) {
 		pol := edited(t, "min_confidence: 0.9}", "min_confidence: 0.95}")
-		rep, err := simulate.Run(dir, pol, time.Time{})
+		rep, err := simulate.Run(dir, pol, simulate.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +154,7 @@ func TestReplayingHistory(t *testing.T) {
 
 	t.Run("making risky emails auto would auto-apply what people approved and rejected", func(t *testing.T) {
 		pol := edited(t, "    when: {kind: email_verification}\n    decision: review", "    when: {kind: email_verification}\n    decision: auto")
-		rep, err := simulate.Run(dir, pol, time.Time{})
+		rep, err := simulate.Run(dir, pol, simulate.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +177,7 @@ func TestReplayingHistory(t *testing.T) {
 		if want.changes == 0 {
 			t.Fatal("the history has no limit-held batch")
 		}
-		rep, err := simulate.Run(dir, defaultPolicy, time.Time{})
+		rep, err := simulate.Run(dir, defaultPolicy, simulate.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +189,7 @@ func TestReplayingHistory(t *testing.T) {
 	t.Run("denying a source reports every change from it, whatever happened to the change", func(t *testing.T) {
 		pol := edited(t, "rules:                           # first match wins\n",
 			"rules:\n  - name: no-zerobounce\n    when: {source: zerobounce}\n    decision: deny\n")
-		rep, err := simulate.Run(dir, pol, time.Time{})
+		rep, err := simulate.Run(dir, pol, simulate.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +216,7 @@ func TestReplayingHistory(t *testing.T) {
 	t.Run("since leaves out the batches created before it", func(t *testing.T) {
 		since := start.Add(200 * 37 * time.Minute)
 		pol := edited(t, "min_confidence: 0.9}", "min_confidence: 0.95}")
-		rep, err := simulate.Run(dir, pol, since)
+		rep, err := simulate.Run(dir, pol, simulate.Options{Since: since})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +263,7 @@ func TestFilesThatCannotBeReadAreReportedAndTheRestReplayed(t *testing.T) {
 	edit(batches[3], "    source: ", "    sauce: x\n    source: ")
 	edit(batch.ReceiptPath(batches[7]), "  mode: ", "  mode: maybe\n  x: ")
 
-	rep, err := simulate.Run(dir, defaultPolicy, time.Time{})
+	rep, err := simulate.Run(dir, defaultPolicy, simulate.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func lineOf(t *testing.T, file, s string) string {
 }
 
 func TestAnEmptyRepositoryHasNothingToReplay(t *testing.T) {
-	rep, err := simulate.Run(t.TempDir(), defaultPolicy, time.Time{})
+	rep, err := simulate.Run(t.TempDir(), defaultPolicy, simulate.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,12 +319,20 @@ func TestAnEmptyRepositoryHasNothingToReplay(t *testing.T) {
 func TestMarkdown(t *testing.T) {
 	dir := t.TempDir()
 	seedHistory(t, dir, 120, 4, realistic, 3)
-	pol := mustLoad(strings.Replace(strings.Replace(policy.Default,
-		"when: {kind: enrichment, before: empty, min_confidence: 0.9}", "when: {kind: enrichment, before: empty, min_confidence: 0.95}", 1),
-		"    when: {kind: email_verification}\n    decision: review", "    when: {kind: email_verification}\n    decision: auto", 1))
+	text := policy.Default
+	for _, r := range [][2]string{
+		{"min_confidence: 0.9}", "min_confidence: 0.95}"},
+		{"    when: {kind: email_verification}\n    decision: review", "    when: {kind: email_verification}\n    decision: auto"},
+	} {
+		if !strings.Contains(text, r[0]) {
+			t.Fatalf("the default policy lacks %q", r[0])
+		}
+		text = strings.Replace(text, r[0], r[1], 1)
+	}
+	pol := mustLoad(text)
 	pol.Rules = append(pol.Rules, policy.Rule{Name: "no-custom", When: policy.Match{Kind: policy.OneOrMany{"custom"}}, Decision: policy.Deny})
 	pol.Rules = append(pol.Rules[len(pol.Rules)-1:], pol.Rules[:len(pol.Rules)-1]...)
-	rep, err := simulate.Run(dir, pol, time.Time{})
+	rep, err := simulate.Run(dir, pol, simulate.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +359,7 @@ func TestMarkdown(t *testing.T) {
 			Before: "", After: "`@alice` | <img src=x> [link](http://x)\nnext line", Source: "x", Confidence: 1,
 		}}}
 		writeYAML(t, filepath.Join(dir, "proposals", "evil.yaml"), b)
-		rep, err := simulate.Run(dir, pol, time.Time{})
+		rep, err := simulate.Run(dir, pol, simulate.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/crmops/crmops/internal/check"
+	"github.com/crmops/crmops/internal/display"
 	"github.com/crmops/crmops/internal/policy"
 )
 
@@ -206,16 +207,12 @@ func SummaryMarkdown(rows []check.Row) string {
 	return b.String()
 }
 
-var cellEscaper = strings.NewReplacer(
-	"\r\n", " ", "\r", " ", "\n", " ",
-	`\`, `\\`, "|", `\|`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "~", `\~`,
-	"&", "&amp;", "<", "&lt;", ">", "&gt;",
-)
-
-// MarkdownCell makes s one literal table cell: line breaks become spaces,
-// the pipe that would end the cell and the characters that would start
-// emphasis, links, code or HTML are escaped.
-func MarkdownCell(s string) string { return cellEscaper.Replace(s) }
+// MarkdownCell makes s one literal table cell, through display.Markdown,
+// the escaping every Markdown crmops writes shares: a line break is shown
+// as ⟨U+000A⟩, as are control and invisible characters; the pipe that
+// would end the cell and the characters that would start emphasis, links,
+// code, autolinks or HTML are escaped.
+func MarkdownCell(s string) string { return display.Markdown(s) }
 
 // AppendSummary appends markdown to the job summary file path names (the
 // runner's GITHUB_STEP_SUMMARY), creating it if needed.

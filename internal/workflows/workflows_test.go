@@ -129,7 +129,7 @@ func TestSummaryMarkdown(t *testing.T) {
 			"| --- | --- | --- | --- | --- | --- |\n" +
 			"| proposals/a.yaml | a | c1 | auto | enrichment-fill-empty |  |\n" +
 			"| proposals/a.yaml | a | c2 | deny | no-phones |  |\n" +
-			`| proposals/b.yaml | b |  |  |  | proposals/b.yaml:4: changes\[0\].x\|y: unknown key &lt;script&gt; next |` + "\n"},
+			`| proposals/b.yaml | b |  |  |  | proposals/b.yaml\:4\: changes\[0\].x\|y\: unknown key \<script\>⟨U+000A⟩next |` + "\n"},
 		{"a passing check says so", rows[:1], "### crmops check\n\n" +
 			"**✅ passed**: 1 file(s), 1 change(s) (1 auto, 0 review, 0 deny), 0 invalid file(s).\n\n" +
 			"| File | Batch | Change | Decision | Rule | Error |\n" +
@@ -169,9 +169,11 @@ func TestMarkdownCell(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"proposals/2026-11/x.yaml", "proposals/2026-11/x.yaml"},
 		{"a|b", `a\|b`},
-		{"line\nbreak\r\nand\rmore", "line break and more"},
-		{"<img src=x>", "&lt;img src=x&gt;"},
-		{"[link](http://x) `code` *em* _em_ ~del~", `\[link\](http://x) \` + "`code\\` " + `\*em\* \_em\_ \~del\~`},
+		{"line\nbreak\r\nand\rmore", "line⟨U+000A⟩break⟨U+000D⟩⟨U+000A⟩and⟨U+000D⟩more"},
+		{"<img src=x>", `\<img src=x\>`},
+		{"<!-- hide", `\<\!-- hide`},
+		{"[link](http://x) `code` *em* _em_ ~del~", `\[link\](http\://x) \` + "`code\\` " + `\*em\* \_em\_ \~del\~`},
+		{"evil\u202Etxt\u200B\x1b[2K", `evil⟨U+202E⟩txt⟨U+200B⟩⟨U+001B⟩\[2K`},
 		{`back\slash`, `back\\slash`},
 	}
 	for _, tt := range tests {

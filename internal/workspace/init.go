@@ -23,10 +23,18 @@ const LocalRemote = ".crmops/remote.git"
 // and apply's partial receipts are machine state, never history.
 const Ignore = ".crmops/\n"
 
+// InitOptions choose what init scaffolds.
+type InitOptions struct {
+	// GitHubLogin, when set, scaffolds for the GitHub forge: crmops.yaml
+	// says forge github with this login, and the default policy's auto
+	// rules trust only it (the identity the workflows act as).
+	GitHubLogin string
+}
+
 // Init scaffolds a change-request repository in dir: configuration, the
 // default policy, proposals/, and a remote to propose to. Files already
 // committed are left alone, so init is safe to run twice.
-func Init(ctx context.Context, dir string, at time.Time) (*Workspace, error) {
+func Init(ctx context.Context, dir string, at time.Time, opts InitOptions) (*Workspace, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -49,7 +57,7 @@ func Init(ctx context.Context, dir string, at time.Time) (*Workspace, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	files, err := scaffold(abs, repo, head)
+	files, err := scaffold(abs, repo, head, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -101,14 +109,20 @@ func createLocalRemote(dir string, repo *gitrepo.Repo) error {
 }
 
 // scaffold returns the files init must add: those not yet committed.
-func scaffold(dir string, repo *gitrepo.Repo, head gitrepo.Hash) (map[string][]byte, error) {
+func scaffold(dir string, repo *gitrepo.Repo, head gitrepo.Hash, opts InitOptions) (map[string][]byte, error) {
+	var trusted []string
+	cfg := config.Default
+	if opts.GitHubLogin != "" {
+		trusted = []string{opts.GitHubLogin}
+		cfg = config.DefaultGitHub(opts.GitHubLogin)
+	}
 	want := map[string][]byte{
-		config.File:          []byte(config.Default),
-		policy.Path:          []byte(policy.Default),
+		config.File:          []byte(cfg),
+		policy.Path:          []byte(policy.DefaultFor(trusted)),
 		"proposals/.gitkeep": nil,
 	}
 	// Tests covering every rule of the default policy, for crmops policy test.
-	for p, content := range policytest.DefaultTests() {
+	for p, content := range policytest.DefaultTestsFor(trusted) {
 		want[p] = content
 	}
 	committed := func(p string) ([]byte, bool) {

@@ -67,7 +67,7 @@ func TestZeroBounce(t *testing.T) {
 			if c.After == "valid" {
 				want, rule = policy.Auto, "email-valid"
 			}
-			if v := p.Evaluate(c); v.Decision != want || v.Rule != rule {
+			if v := p.Evaluate(c, policy.Proposer{}); v.Decision != want || v.Rule != rule {
 				t.Errorf("%s: %s by %s, want %s by %s", describe(c), v.Decision, v.Rule, want, rule)
 			}
 		}

@@ -67,7 +67,7 @@ func TestEnrichmentByEmail(t *testing.T) {
 		p := defaultPolicy(t)
 		want := []policy.Decision{policy.Auto, policy.Review, policy.Auto, policy.Review}
 		for i, c := range res.Changes {
-			if v := p.Evaluate(c); v.Decision != want[i] {
+			if v := p.Evaluate(c, policy.Proposer{}); v.Decision != want[i] {
 				t.Errorf("%s: decision %s (%s), want %s", describe(c), v.Decision, v.Rule, want[i])
 			}
 		}

@@ -92,7 +92,7 @@ func TestLifecycle(t *testing.T) {
 			"1014": "review lifecycle-ai-score",
 		}
 		for _, c := range res.Changes {
-			v := p.Evaluate(c)
+			v := p.Evaluate(c, policy.Proposer{})
 			if got := string(v.Decision) + " " + v.Rule; got != want[c.Record] {
 				t.Errorf("%s: %s, want %s", describe(c), got, want[c.Record])
 			}
@@ -117,12 +117,12 @@ func TestLifecycleBackwardMovesNeedReview(t *testing.T) {
 	})
 	t.Run("policy.Default sends it to review though a forward event would be auto", func(t *testing.T) {
 		p := defaultPolicy(t)
-		if v := p.Evaluate(c); v.Decision != policy.Review {
+		if v := p.Evaluate(c, policy.Proposer{}); v.Decision != policy.Review {
 			t.Errorf("backward move: %s by %s, want review", v.Decision, v.Rule)
 		}
 		forward := c
 		forward.Trigger, forward.Before, forward.After = "event", "subscriber", "customer"
-		if v := p.Evaluate(forward); v.Decision != policy.Auto {
+		if v := p.Evaluate(forward, policy.Proposer{}); v.Decision != policy.Auto {
 			t.Errorf("the same change forward as an event: %s by %s, want auto", v.Decision, v.Rule)
 		}
 	})

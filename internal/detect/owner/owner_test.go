@@ -80,7 +80,7 @@ func TestOwner(t *testing.T) {
 	t.Run("every owner change needs a person's approval under the default policy", func(t *testing.T) {
 		p := defaultPolicy(t)
 		for _, c := range res.Changes {
-			if v := p.Evaluate(c); v.Decision != policy.Review || v.Rule != "owner-always-review" {
+			if v := p.Evaluate(c, policy.Proposer{}); v.Decision != policy.Review || v.Rule != "owner-always-review" {
 				t.Errorf("%s: %s by %s, want review by owner-always-review", describe(c), v.Decision, v.Rule)
 			}
 		}

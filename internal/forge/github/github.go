@@ -88,8 +88,10 @@ func (f *Forge) trackingRef(id string) string {
 	return "refs/remotes/" + f.ws.Remote() + "/" + forge.BranchPrefix + id
 }
 
-// Open pushes the proposal branch and opens its pull request. If opening
-// fails after the push, the branch is deleted again: nothing half-done.
+// Open pushes the proposal branch and opens its pull request. If any step
+// after the push fails (the pull request, its labels, its review requests,
+// its status), the pull request is closed and the branch deleted again:
+// a failed open leaves no half-opened proposal behind.
 func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error) {
 	base, err := f.ws.Git.Ref(f.ws.RemoteRef())
 	if err != nil {
@@ -120,18 +122,20 @@ func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error)
 		Base: gh.String(f.ws.Branch()), Body: gh.String(p.Body),
 	})
 	if err != nil {
-		_ = f.ws.Git.Push(ctx, f.ws.Remote(), ":"+f.branchRef(p.BatchID))
-		return nil, fmt.Errorf("open %s: create pull request: %w", p.BatchID, err)
+		return nil, f.undoOpen(ctx, p.BatchID, 0, fmt.Errorf("open %s: create pull request: %w", p.BatchID, err))
 	}
 	n := pr.GetNumber()
+	// The pull request's author is whoever the token is, not the proposal's
+	// --as login: GitHub refuses (422) to request its review.
+	author := pr.GetUser().GetLogin()
 	if len(p.Labels) > 0 {
 		if _, _, err := f.client.Issues.AddLabelsToIssue(ctx, f.owner, f.repo, n, p.Labels); err != nil {
-			return nil, fmt.Errorf("open %s: label pull request #%d: %w", p.BatchID, n, err)
+			return nil, f.undoOpen(ctx, p.BatchID, n, fmt.Errorf("open %s: label pull request #%d: %w", p.BatchID, n, err))
 		}
 	}
-	if req := reviewersRequest(p.Reviewers, p.Author); len(req.Reviewers)+len(req.TeamReviewers) > 0 {
+	if req := reviewersRequest(p.Reviewers, author); len(req.Reviewers)+len(req.TeamReviewers) > 0 {
 		if _, _, err := f.client.PullRequests.RequestReviewers(ctx, f.owner, f.repo, n, req); err != nil {
-			return nil, fmt.Errorf("open %s: request reviewers on #%d: %w", p.BatchID, n, err)
+			return nil, f.undoOpen(ctx, p.BatchID, n, fmt.Errorf("open %s: request reviewers on #%d: %w", p.BatchID, n, err))
 		}
 	}
 	if p.Status != "" {
@@ -141,15 +145,44 @@ func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error)
 			State: gh.String(p.Status), Context: gh.String(StatusContext), Description: gh.String(truncate(p.StatusDescription, 140)),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("open %s: status on #%d: %w", p.BatchID, n, err)
+			return nil, f.undoOpen(ctx, p.BatchID, n, fmt.Errorf("open %s: status on #%d: %w", p.BatchID, n, err))
 		}
 	}
 	_ = f.ws.Git.SetRef(f.trackingRef(p.BatchID), head)
 	return &forge.Open{
 		BatchID: p.BatchID, Branch: forge.BranchPrefix + p.BatchID, PullRequest: n, URL: pr.GetHTMLURL(),
-		Head: head.String(), Base: base.String(), Author: pr.GetUser().GetLogin(), Created: p.At,
+		Head: head.String(), Base: base.String(), Author: author, Created: p.At,
 		Files: []string{p.Path}, Path: p.Path, Content: p.Content,
+		// The one commit, just pushed with the author's token, is the proposal.
+		ChangedBy: []string{author},
 	}, nil
+}
+
+// openFailedMarker starts the body of a pull request that Open closed
+// because opening it failed: ClosedUnmerged skips it, since nobody rejected
+// its changes.
+const openFailedMarker = "<!-- crmops: open failed -->"
+
+// undoOpen takes back a failed Open: it closes pull request n (when one was
+// created), marked as a failed open rather than a rejection, and deletes the
+// branch. It returns cause, with what could not be undone. It runs even when
+// ctx is cancelled, the likeliest reason for the failure.
+func (f *Forge) undoOpen(ctx context.Context, id string, n int, cause error) error {
+	ctx = context.WithoutCancel(ctx)
+	var errs []error
+	if n > 0 {
+		body := openFailedMarker + "\nOpening this proposal failed, so crmops closed it; it is not a rejection.\n\n" + cause.Error()
+		if _, _, err := f.client.PullRequests.Edit(ctx, f.owner, f.repo, n, &gh.PullRequest{State: gh.String("closed"), Body: gh.String(body)}); err != nil {
+			errs = append(errs, fmt.Errorf("close pull request #%d: %w", n, err))
+		}
+	}
+	if err := f.ws.Git.Push(ctx, f.ws.Remote(), ":"+f.branchRef(id)); err != nil {
+		errs = append(errs, fmt.Errorf("delete branch %s%s: %w", forge.BranchPrefix, id, err))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w (undoing it failed, remove it by hand: %w)", cause, errors.Join(errs...))
+	}
+	return cause
 }
 
 // StatusContext names crmops' commit status, for branch protection rules.
@@ -164,7 +197,8 @@ func truncate(s string, n int) string {
 }
 
 // reviewersRequest splits policy reviewers into people and teams
-// ("org/team"), leaving out the author, whom GitHub refuses (422).
+// ("org/team"), leaving out the pull request's author (compared
+// case-insensitively, as GitHub compares logins), whom GitHub refuses (422).
 func reviewersRequest(names []string, author string) gh.ReviewersRequest {
 	var req gh.ReviewersRequest
 	for _, n := range names {
@@ -185,7 +219,7 @@ func (f *Forge) List(ctx context.Context) ([]*forge.Open, error) {
 	}
 	var out []*forge.Open
 	for _, pr := range prs {
-		o, err := f.describe(ctx, pr)
+		o, err := f.describe(ctx, pr, true)
 		if err != nil {
 			return nil, err
 		}
@@ -220,8 +254,9 @@ func (f *Forge) pulls(ctx context.Context, state, id string) ([]*gh.PullRequest,
 }
 
 // describe reads a pull request: its files from the API, its batch file
-// from git (fetching the head when it is not here yet, as for forks).
-func (f *Forge) describe(ctx context.Context, pr *gh.PullRequest) (*forge.Open, error) {
+// from git (fetching the head when it is not here yet, as for forks), and
+// when attribute is set who changed the batch file (see attribution).
+func (f *Forge) describe(ctx context.Context, pr *gh.PullRequest, attribute bool) (*forge.Open, error) {
 	n := pr.GetNumber()
 	id := strings.TrimPrefix(pr.GetHead().GetRef(), forge.BranchPrefix)
 	head := plumbing.NewHash(pr.GetHead().GetSHA())
@@ -249,11 +284,17 @@ func (f *Forge) describe(ctx context.Context, pr *gh.PullRequest) (*forge.Open, 
 	if err != nil {
 		return nil, err
 	}
-	return &forge.Open{
+	o := &forge.Open{
 		BatchID: id, Branch: pr.GetHead().GetRef(), PullRequest: n, URL: pr.GetHTMLURL(),
 		Head: head.String(), Base: base.String(), Author: pr.GetUser().GetLogin(), Created: pr.GetCreatedAt().Time,
 		Files: files, Path: path, Content: content, FromFork: f.fromFork(pr),
-	}, nil
+	}
+	if attribute {
+		if o.ChangedBy, o.Unattributed, err = f.attribution(ctx, pr, path); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
 }
 
 func (f *Forge) fromFork(pr *gh.PullRequest) bool {
@@ -287,17 +328,22 @@ func (f *Forge) Get(ctx context.Context, id string) (*forge.Open, error) {
 	if len(prs) == 0 {
 		return nil, fmt.Errorf("%s: %w", id, forge.ErrNoProposal)
 	}
-	return f.describe(ctx, prs[0])
+	return f.describe(ctx, prs[0], true)
 }
 
-// Approvals counts, per reviewer other than the author, the latest review
-// that changes the verdict, when it approves exactly the head commit and the
-// reviewer can still write to the repository.
+// Approvals counts the latest review of each person that changes the
+// verdict, when it approves exactly the head commit, under the four-eyes
+// rule (forge.CountApprovals: not the author, nobody in o.ChangedBy), and
+// when the reviewer can still write to the repository. o.ChangedBy is what
+// Get or List read with o.Head; approvals count for nothing while
+// o.Unattributed lists anything, which the caller checks.
 func (f *Forge) Approvals(ctx context.Context, o *forge.Open) ([]forge.Approval, error) {
-	return f.approvals(ctx, o.PullRequest, o.Head, o.Author)
+	return f.approvals(ctx, o.PullRequest, o.Head, o.Author, o.ChangedBy)
 }
 
-func (f *Forge) approvals(ctx context.Context, n int, head, author string) ([]forge.Approval, error) {
+func (f *Forge) approvals(ctx context.Context, n int, head, author string, changedBy []string) ([]forge.Approval, error) {
+	// One latest review per person: GitHub compares logins
+	// case-insensitively, and so does the grouping.
 	latest := map[string]*gh.PullRequestReview{}
 	var order []string
 	opts := &gh.ListOptions{PerPage: 100}
@@ -312,30 +358,32 @@ func (f *Forge) approvals(ctx context.Context, n int, head, author string) ([]fo
 			default:
 				continue // a comment does not withdraw an approval
 			}
-			login := r.GetUser().GetLogin()
-			if _, seen := latest[login]; !seen {
-				order = append(order, login)
+			key := strings.ToLower(r.GetUser().GetLogin())
+			if _, seen := latest[key]; !seen {
+				order = append(order, key)
 			}
-			latest[login] = r
+			latest[key] = r
 		}
 		if resp.NextPage == 0 {
 			break
 		}
 		opts.Page = resp.NextPage
 	}
-	var out []forge.Approval
-	for _, login := range order {
-		r := latest[login]
-		if r.GetState() != "APPROVED" || r.GetCommitID() != head || strings.EqualFold(login, author) {
-			continue
+	var approving []forge.Approval
+	for _, key := range order {
+		if r := latest[key]; r.GetState() == "APPROVED" && r.GetCommitID() == head {
+			approving = append(approving, forge.Approval{Login: r.GetUser().GetLogin(), Head: head, At: r.GetSubmittedAt().Time})
 		}
-		perm, _, err := f.client.Repositories.GetPermissionLevel(ctx, f.owner, f.repo, login)
+	}
+	var out []forge.Approval
+	for _, a := range forge.CountApprovals(approving, author, changedBy) {
+		perm, _, err := f.client.Repositories.GetPermissionLevel(ctx, f.owner, f.repo, a.Login)
 		if err != nil {
-			return nil, fmt.Errorf("permission of %s: %w", login, err)
+			return nil, fmt.Errorf("permission of %s: %w", a.Login, err)
 		}
 		switch perm.GetPermission() {
 		case "admin", "maintain", "write":
-			out = append(out, forge.Approval{Login: login, Head: head, At: r.GetSubmittedAt().Time})
+			out = append(out, a)
 		}
 	}
 	return out, nil
@@ -373,11 +421,25 @@ func (f *Forge) Close(ctx context.Context, o *forge.Open, login, reason string, 
 
 // Merge merges the pull request at exactly the evaluated head (GitHub
 // refuses with 409 if the head moved) after checking the base has not moved
-// since the policy was read.
+// since the policy was read. It refuses a pull request from a fork: crmops
+// merges only its own crmops/ branches of this repository, and deletes only
+// those.
 func (f *Forge) Merge(ctx context.Context, o *forge.Open, m forge.Merge) (string, error) {
+	if o.FromFork {
+		return "", forkRefusal(o.PullRequest)
+	}
 	pr, err := f.mergeable(ctx, o.PullRequest)
 	if err != nil {
 		return "", err
+	}
+	// GitHub's word, not the caller's: the head must be a crmops branch of
+	// this repository.
+	branch := pr.GetHead().GetRef()
+	if f.fromFork(pr) {
+		return "", forkRefusal(o.PullRequest)
+	}
+	if !strings.HasPrefix(branch, forge.BranchPrefix) || branch != o.Branch {
+		return "", fmt.Errorf("merge #%d: its head is branch %q, not %q: crmops merges only its own %s branches", o.PullRequest, branch, o.Branch, forge.BranchPrefix)
 	}
 	if pr.GetHead().GetSHA() != m.Head {
 		return "", fmt.Errorf("merge #%d: head: %w", o.PullRequest, forge.ErrMoved)
@@ -409,11 +471,16 @@ func (f *Forge) Merge(ctx context.Context, o *forge.Open, m forge.Merge) (string
 		}
 		return "", fmt.Errorf("merge #%d: %w", o.PullRequest, err)
 	}
-	if _, err := f.client.Git.DeleteRef(ctx, f.owner, f.repo, "heads/"+o.Branch); err != nil {
+	if _, err := f.client.Git.DeleteRef(ctx, f.owner, f.repo, "heads/"+branch); err != nil {
 		return res.GetSHA(), fmt.Errorf("merge #%d: merged, but deleting the branch failed: %w", o.PullRequest, err)
 	}
 	_ = f.ws.Git.DeleteRef(f.trackingRef(o.BatchID))
 	return res.GetSHA(), nil
+}
+
+func forkRefusal(n int) error {
+	return fmt.Errorf("merge #%d: the pull request comes from a fork; crmops merges only branches of this repository "+
+		"(a writer can push the change to a %s branch here, where it is reviewed like any proposal)", n, forge.BranchPrefix)
 }
 
 // mergeable reads the pull request until GitHub has computed whether it can
@@ -444,10 +511,13 @@ func (f *Forge) mergeable(ctx context.Context, n int) (*gh.PullRequest, error) {
 }
 
 // MergedBy finds the merged pull request of the batch and reads its
-// evidence from GitHub: who opened it, the reviews of the merged head. The
-// decision is what that evidence supports; apply checks it against the
-// base branch's policy.
-func (f *Forge) MergedBy(ctx context.Context, id, path string, created time.Time) (*forge.Merged, error) {
+// evidence from GitHub: who opened it, who changed the batch file at path,
+// the reviews of the merged head. The decision is what that evidence
+// supports; apply checks it against the base branch's policy. Only a pull
+// request from this repository's crmops/<id> branch is looked for (head
+// owner:crmops/<id>): a fork's pull request merged by hand is no crmops
+// evidence.
+func (f *Forge) MergedBy(ctx context.Context, id, path string) (*forge.Merged, error) {
 	prs, err := f.pulls(ctx, "closed", id)
 	if err != nil {
 		return nil, err
@@ -471,17 +541,23 @@ func (f *Forge) MergedBy(ctx context.Context, id, path string, created time.Time
 			return nil, err
 		}
 		author := pr.GetUser().GetLogin()
-		approvals, err := f.approvals(ctx, pr.GetNumber(), head, author)
+		changedBy, unattributed, err := f.attribution(ctx, pr, path)
+		if err != nil {
+			return nil, err
+		}
+		approvals, err := f.approvals(ctx, pr.GetNumber(), head, author, changedBy)
 		if err != nil {
 			return nil, err
 		}
 		decision := batch.ModeAuto
-		if len(approvals) > 0 {
+		if len(approvals) > 0 && len(unattributed) == 0 {
+			// With a change nobody can be held to, approvals prove nothing.
 			decision = batch.ModeApproved
 		}
 		return &forge.Merged{
 			MergeCommit: merge.String(), Base: c.Parents[0].String(), Head: head, PullRequest: pr.GetNumber(),
 			Author: author, Decision: decision, Approvals: approvals, Files: files, FromFork: f.fromFork(pr),
+			ChangedBy: changedBy, Unattributed: unattributed,
 		}, nil
 	}
 	return &forge.Merged{}, nil
@@ -496,10 +572,12 @@ func (f *Forge) ClosedUnmerged(ctx context.Context) ([]forge.Closed, error) {
 	}
 	var out []forge.Closed
 	for _, pr := range prs {
-		if pr.MergedAt != nil {
+		if pr.MergedAt != nil || strings.HasPrefix(pr.GetBody(), openFailedMarker) {
+			// Merged, or closed by a failed Open: nobody rejected it.
 			continue
 		}
-		o, err := f.describe(ctx, pr)
+		// A closed proposal is never approved: who changed it is not read.
+		o, err := f.describe(ctx, pr, false)
 		if err != nil {
 			return nil, err
 		}

@@ -28,14 +28,14 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	ws, err := workspace.Init(ctx, filepath.Join(t.TempDir(), "repo"), time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC))
+	ws, err := workspace.Init(ctx, filepath.Join(t.TempDir(), "repo"), time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC), workspace.InitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	fx := &fixture{ws: ws}
 	fx.srv = githubtest.New(t, githubtest.Options{
 		Owner: "acme", Repo: "crm-changes", BareRepo: filepath.Join(ws.Dir, workspace.LocalRemote), DefaultBranch: "main",
-		Tokens: map[string]string{"tok-bot": "crmops-bot", "tok-alice": "alice"},
+		Tokens: map[string]string{"tok-bot": "crmops-bot", "tok-alice": "alice", "tok-bob": "bob", "tok-BOB": "BOB"},
 	})
 	fx.forge, err = github.New(ws, github.Config{
 		Repository: "acme/crm-changes", APIURL: fx.srv.URL(), Token: "tok-bot",

@@ -10,9 +10,11 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -169,10 +171,51 @@ func (f *Forge) describe(id string, head gitrepo.Hash) (*forge.Open, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proposal %s: %w", id, err)
 	}
+	changedBy, err := f.changedBy(head, forkPoint, path)
+	if err != nil {
+		return nil, fmt.Errorf("proposal %s: %w", id, err)
+	}
 	return &forge.Open{
 		BatchID: id, Branch: forge.BranchPrefix + id, Head: head.String(), Base: base.String(),
 		Author: first.Author.Name, Created: first.Author.When, Files: files, Path: path, Content: content,
+		ChangedBy: changedBy,
 	}, nil
+}
+
+// changedBy names everyone who authored or committed a commit between the
+// fork point and head that changed the batch file at path: by name and by
+// the local part of their e-mail (crmops writes <login>@…), since either
+// may be the login they approve as. crmops' own committer identity is
+// left out: it commits on behalf of the author, and never approves.
+func (f *Forge) changedBy(head, forkPoint gitrepo.Hash, path string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	add := func(id gitrepo.Identity) {
+		local, _, _ := strings.Cut(id.Email, "@")
+		for _, who := range []string{id.Name, local} {
+			key := strings.ToLower(strings.TrimSpace(who))
+			if key != "" && !seen[key] && !strings.EqualFold(id.Name, f.Committer) {
+				seen[key] = true
+				out = append(out, who)
+			}
+		}
+	}
+	err := f.ws.Git.Log(head, true, func(c *gitrepo.Commit) error {
+		if c.Hash == forkPoint {
+			return gitrepo.ErrStop
+		}
+		now, _ := f.ws.Git.ReadFile(c.Hash, path)
+		var before []byte
+		if len(c.Parents) > 0 {
+			before, _ = f.ws.Git.ReadFile(c.Parents[0], path)
+		}
+		if !bytes.Equal(now, before) {
+			add(c.Author)
+			add(c.Committer)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // forkPoint walks back from head to the first commit already on base and
@@ -238,38 +281,42 @@ func first(v []string) string {
 	return v[0]
 }
 
-// Approvals counts the latest review of each reviewer other than the author,
-// when it approves exactly the head commit.
+// Approvals counts the latest review of each reviewer, when it approves
+// exactly the head commit and the reviewer neither proposed the batch nor
+// changed it (forge.CountApprovals).
 func (f *Forge) Approvals(ctx context.Context, o *forge.Open) ([]forge.Approval, error) {
-	return f.approvalsOf(o.BatchID, o.Head, o.Author)
+	return f.approvalsOf(o.BatchID, o.Head, o.Author, o.ChangedBy)
 }
 
-func (f *Forge) approvalsOf(id, head, author string) ([]forge.Approval, error) {
+func (f *Forge) approvalsOf(id, head, author string, changedBy []string) ([]forge.Approval, error) {
 	rs, err := f.reviews(id)
 	if err != nil {
 		return nil, fmt.Errorf("reviews of %s: %w", id, err)
 	}
+	// The latest review per person decides, logins folded: bob and BOB
+	// are one reviewer.
 	seen := map[string]bool{}
-	var out []forge.Approval
+	var latest []forge.Approval
 	for _, r := range rs {
-		if seen[r.login] {
+		key := strings.ToLower(r.login)
+		if seen[key] {
 			continue
 		}
-		seen[r.login] = true
-		if r.state == stateApproved && r.head == head && !strings.EqualFold(r.login, author) {
-			out = append(out, forge.Approval{Login: r.login, Head: r.head, At: r.at})
+		seen[key] = true
+		if r.state == stateApproved && r.head == head {
+			latest = append(latest, forge.Approval{Login: r.login, Head: r.head, At: r.at})
 		}
 	}
 	// Oldest first reads naturally in receipts and trailers.
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	return out, nil
+	slices.Reverse(latest)
+	return forge.CountApprovals(latest, author, changedBy), nil
 }
 
-// Approve records login's approval of the proposal's current head.
+// Approve records login's approval of the proposal's current head. The
+// proposer and anyone who changed the batch are refused, as GitHub refuses
+// a pull request's author: their approval would never count.
 func (f *Forge) Approve(ctx context.Context, o *forge.Open, login string, at time.Time) error {
-	if strings.EqualFold(login, o.Author) {
+	if len(forge.CountApprovals([]forge.Approval{{Login: login}}, o.Author, o.ChangedBy)) == 0 {
 		return fmt.Errorf("approve %s as %s: %w", o.BatchID, login, forge.ErrSelfReview)
 	}
 	return f.record(ctx, o, review{state: stateApproved, login: login, head: o.Head, at: at}, "")
@@ -361,22 +408,20 @@ func (f *Forge) Merge(ctx context.Context, o *forge.Open, m forge.Merge) (string
 	return merged.String(), f.ws.Git.DeleteRef(f.trackingRef(o.BatchID))
 }
 
-// mergeSearchSlack bounds how far before a batch's creation time MergedBy
-// looks: clocks of the proposing and merging machines may disagree.
-const mergeSearchSlack = 48 * time.Hour
-
 // MergedBy finds the merge commit that brought the batch onto the base
-// branch by walking its first-parent history back to the batch's creation.
-func (f *Forge) MergedBy(ctx context.Context, id, path string, created time.Time) (*forge.Merged, error) {
+// branch by walking the base branch's first-parent history. Nothing the
+// batch says of itself (its created time) bounds the walk: a batch dated
+// in the future must not hide its merge. A batch is usually merged shortly
+// before it is applied, so the walk is short; only a batch that reached
+// the branch without a merge walks the whole history, once, before it is
+// refused.
+func (f *Forge) MergedBy(ctx context.Context, id, path string) (*forge.Merged, error) {
 	tip, err := f.ws.Git.Ref(f.ws.RemoteRef())
 	if err != nil {
 		return nil, err
 	}
 	var found *gitrepo.Commit
 	err = f.ws.Git.Log(tip, true, func(c *gitrepo.Commit) error {
-		if c.Committer.When.Before(created.Add(-mergeSearchSlack)) {
-			return gitrepo.ErrStop
-		}
 		if len(c.Parents) == 2 && first(c.TrailerValues(TrailerBatch)) == id {
 			found = c
 			return gitrepo.ErrStop
@@ -394,17 +439,21 @@ func (f *Forge) MergedBy(ctx context.Context, id, path string, created time.Time
 	if err != nil {
 		return nil, err
 	}
-	_, proposer, err := f.forkPoint(head, base)
+	forkPoint, proposer, err := f.forkPoint(head, base)
 	if err != nil {
 		return nil, fmt.Errorf("merge of %s: %w", id, err)
 	}
-	approvals, err := f.approvalsOf(id, head.String(), proposer.Author.Name)
+	changedBy, err := f.changedBy(head, forkPoint, path)
+	if err != nil {
+		return nil, fmt.Errorf("merge of %s: %w", id, err)
+	}
+	approvals, err := f.approvalsOf(id, head.String(), proposer.Author.Name, changedBy)
 	if err != nil {
 		return nil, err
 	}
 	return &forge.Merged{
 		MergeCommit: found.Hash.String(), Base: base.String(), Head: head.String(),
 		Author: proposer.Author.Name, Decision: first(found.TrailerValues(TrailerDecision)),
-		Approvals: approvals, Files: files,
+		Approvals: approvals, Files: files, ChangedBy: changedBy,
 	}, nil
 }

@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,6 +68,12 @@ type Options struct {
 	// head moves, like the branch protection setting "Dismiss stale pull
 	// request approvals when new commits are pushed".
 	DismissStaleReviews bool
+	// Emails links commit e-mail addresses to logins, as verified addresses
+	// on GitHub accounts do (see LinkEmail). GitHub's no-reply addresses
+	// (NoReplyEmail) are linked without being listed, and noreply@github.com
+	// is WebFlow. Any other address belongs to no account: the commit's
+	// author or committer is null in commit lists.
+	Emails map[string]string
 }
 
 // RateLimitKind selects the rate-limit response RateLimitNext injects.
@@ -111,6 +118,7 @@ type Server struct {
 	pulls     []*pull
 	labels    map[string]*label // repository labels by name
 	statuses  map[gitrepo.Hash][]*status
+	emails    map[string]string // lower-cased commit e-mail -> login
 }
 
 // New starts a Server for the test; t.Cleanup stops it. It fails the test at
@@ -120,6 +128,9 @@ type Server struct {
 // issues that are not pull requests, review comments, pending reviews'
 // submission, teams (team_reviewers are recorded by slug only), branch
 // protection other than DismissStaleReviews, checks, webhooks, GraphQL,
+// commit signatures (every commit is unverified), issue events other than
+// closed, reopened, merged, head_ref_deleted and head_ref_force_pushed (and
+// who pushed: events the double infers from a push have a null actor),
 // conditional requests (ETag), and a pull request marked merged when its head
 // is pushed straight to the base branch. Mergeability is computed by a
 // per-path three-way merge from the newest common ancestor, not by git's
@@ -156,6 +167,10 @@ func New(t testing.TB, opts Options) *Server {
 		used:     map[string]int{},
 		labels:   map[string]*label{},
 		statuses: map[gitrepo.Hash][]*status{},
+		emails:   map[string]string{},
+	}
+	for email, login := range opts.Emails {
+		s.emails[strings.ToLower(email)] = login
 	}
 	s.routes = s.routeTable()
 	s.http = httptest.NewServer(s)

@@ -148,6 +148,7 @@ func (s *Server) routeTable() []route {
 		r("GET", "pulls/*", "read", s.getPull),
 		r("PATCH", "pulls/*", "read", s.updatePull), // author or triage, checked inside
 		r("GET", "pulls/*/files", "read", s.listFiles),
+		r("GET", "pulls/*/commits", "read", s.listPullCommits),
 		r("GET", "pulls/*/reviews", "read", s.listReviews),
 		r("POST", "pulls/*/reviews", "read", s.createReview),
 		r("GET", "pulls/*/merge", "read", s.isMerged),
@@ -158,6 +159,7 @@ func (s *Server) routeTable() []route {
 		r("GET", "issues/*/labels", "read", s.listLabels),
 		r("POST", "issues/*/labels", "triage", s.addLabels),
 		r("GET", "issues/*/comments", "read", s.listComments),
+		r("GET", "issues/*/events", "read", s.listEvents),
 		r("POST", "issues/*/comments", "read", s.createComment),
 		r("GET", "collaborators/*/permission", "read", s.getPermission),
 		r("POST", "statuses/*", "write", s.createStatus),

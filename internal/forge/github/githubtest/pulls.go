@@ -57,6 +57,7 @@ type pull struct {
 	teams     []string
 	reviews   []*review
 	comments  []*comment
+	events    []*event // issue events, oldest first
 	check     mergeCheck
 }
 
@@ -88,6 +89,7 @@ func (p *pull) headLabel() string { return p.headOwner + ":" + p.headRef }
 // push).
 func (s *Server) close(p *pull, at time.Time, by string) {
 	p.state, p.closedAt, p.closedBy, p.updated = stateClosed, at, by, at
+	s.addEvent(p, "closed", by, gitrepo.ZeroHash, at)
 }
 
 // sync brings an open pull request up to date with the repository, as
@@ -104,6 +106,7 @@ func (s *Server) sync(c *call, p *pull) error {
 	}
 	head, err := repo.Ref(p.sourceRef())
 	if errors.Is(err, gitrepo.ErrRefNotFound) {
+		s.addEvent(p, "head_ref_deleted", "", gitrepo.ZeroHash, c.now())
 		s.close(p, c.now(), "")
 		return nil
 	}
@@ -121,6 +124,14 @@ func (s *Server) sync(c *call, p *pull) error {
 	p.baseTip = base
 	if head == p.headSHA {
 		return nil
+	}
+	// A head that does not descend from the previous one was force pushed
+	// (or its branch deleted and pushed again): GitHub records that on the
+	// pull request.
+	if ff, err := repo.IsAncestor(p.headSHA, head); err != nil {
+		return fmt.Errorf("sync #%d: %w", p.number, err)
+	} else if !ff {
+		s.addEvent(p, "head_ref_force_pushed", "", gitrepo.ZeroHash, c.now())
 	}
 	p.headSHA, p.baseSHA, p.updated = head, base, c.now()
 	if !p.fork {
@@ -675,6 +686,7 @@ func (s *Server) updatePull(c *call) (int, any, error) {
 				}
 			}
 			p.state, p.closedAt, p.closedBy = stateOpen, time.Time{}, ""
+			s.addEvent(p, "reopened", c.login, gitrepo.ZeroHash, now)
 			if err := s.sync(c, p); err != nil {
 				return 0, nil, err
 			}
@@ -820,6 +832,7 @@ func (s *Server) mergePull(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	p.merged, p.mergedBy, p.mergedAt, p.mergeCommit = true, c.login, now, h
+	s.addEvent(p, "merged", c.login, h, now)
 	s.close(p, now, c.login)
 	return http.StatusOK, struct {
 		SHA     string `json:"sha"`
@@ -833,7 +846,7 @@ func (s *Server) mergePull(c *call) (int, any, error) {
 func (s *Server) identity(login string, at time.Time) gitrepo.Identity {
 	return gitrepo.Identity{
 		Name:  login,
-		Email: fmt.Sprintf("%d+%s@users.noreply.github.com", userID(login), login),
+		Email: s.NoReplyEmail(login),
 		When:  at,
 	}
 }

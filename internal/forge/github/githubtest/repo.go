@@ -234,12 +234,16 @@ func (s *Server) deleteRef(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	for _, p := range s.pulls {
-		wasOpen := p.state == stateOpen
+		wasOpen, seen := p.state == stateOpen, len(p.events)
 		if err := s.sync(c, p); err != nil {
 			return 0, nil, err
 		}
 		if wasOpen && p.state == stateClosed {
+			// The deletion is this request's: it knows who did it.
 			p.closedBy = c.login
+			for _, e := range p.events[seen:] {
+				e.actor = c.login
+			}
 		}
 	}
 	return http.StatusNoContent, nil, nil

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crmops/crmops/internal/gitrepo"
@@ -159,7 +160,8 @@ func (s *Server) requestReviewers(c *call) (int, any, error) {
 		return 0, nil, err
 	}
 	for _, r := range in.Reviewers {
-		if r == p.author {
+		// Logins are case-insensitive on GitHub.
+		if strings.EqualFold(r, p.author) {
 			return 0, nil, fail(http.StatusUnprocessableEntity, docs, "Review cannot be requested from pull request author.")
 		}
 		if !atLeast(s.permission(r), "read") {
