@@ -15,6 +15,7 @@ import (
 
 	"github.com/crmops/crmops/internal/apply"
 	"github.com/crmops/crmops/internal/audit"
+	"github.com/crmops/crmops/internal/config"
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/crm/hubspot"
 	"github.com/crmops/crmops/internal/crm/sqlite"
@@ -58,6 +59,12 @@ func (f *factory) connector(ws *workspace.Workspace) (crm.Connector, error) {
 	case "sqlite":
 		return f.sqlite(ws)
 	case "hubspot":
+		// crm.base_url is where the token goes, and crmops.yaml is any
+		// writer's to change: only HubSpot's API host, unless the workflow
+		// allows another.
+		if err := ws.Config.CheckCRMBaseURL(f.getenv(config.AllowCRMBaseURLEnv)); err != nil {
+			return nil, err
+		}
 		c := ws.Config.CRM
 		return hubspot.New(hubspot.Config{
 			BaseURL: c.BaseURL, Token: f.getenv(c.TokenEnv), TokenEnv: c.TokenEnv,

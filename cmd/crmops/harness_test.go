@@ -66,6 +66,8 @@ func (h *harness) initRepo() {
 			"  kind: sqlite ", "  kind: hubspot\n  base_url: "+h.hs.URL+"\n  #", 1)
 		h.pushToMain("use HubSpot\n", map[string]string{"crmops.yaml": cfg})
 		h.env["HUBSPOT_TOKEN"] = "hs-secret"
+		// The double is not HubSpot's API host: allowed as a workflow would.
+		h.env["CRMOPS_ALLOW_CRM_BASE_URL"] = h.hs.URL
 		h.ok("", "review", "list") // brings crmops.yaml up to date
 	}
 	if h.forge != "github" {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -29,6 +30,9 @@ type Config struct {
 	Detectors map[string]yaml.Node `yaml:"detectors"`
 
 	Pos strictyaml.Pos `yaml:"-"`
+
+	// file is the name Parse was given, for errors found after it.
+	file string
 }
 
 // CRM selects and configures the connector.
@@ -82,6 +86,7 @@ func Parse(file string, data []byte) (*Config, error) {
 	if err := strictyaml.Decode(file, data, &c); err != nil {
 		return nil, err
 	}
+	c.file = file
 	if c.Version != 1 {
 		return nil, c.Pos.Errorf(file, "version", "unsupported version %d", c.Version)
 	}
@@ -92,7 +97,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		}
 	case "hubspot":
 		if c.CRM.BaseURL == "" {
-			c.CRM.BaseURL = "https://api.hubapi.com"
+			c.CRM.BaseURL = vendorAPI["hubspot"].baseURL
 		}
 		if c.CRM.TokenEnv == "" {
 			c.CRM.TokenEnv = "HUBSPOT_TOKEN"
@@ -124,6 +129,60 @@ func Parse(file string, data []byte) (*Config, error) {
 		}
 	}
 	return &c, nil
+}
+
+// AllowCRMBaseURLEnv names the environment variable that lets crm.base_url
+// point somewhere other than the CRM vendor's API host (a proxy, a test
+// double). It holds the exact base URL allowed. It belongs in the
+// workflow's env:, which CODEOWNERS guards with .github/, never in
+// crmops.yaml, which a writer could change along with the URL.
+const AllowCRMBaseURLEnv = "CRMOPS_ALLOW_CRM_BASE_URL"
+
+// vendorAPI is each CRM's API host, the one place its token may go without
+// an allowance. HubSpot serves its API from https://api.hubapi.com
+// (https://developers.hubspot.com/docs/apps/legacy-apps/authentication/intro-to-auth).
+var vendorAPI = map[string]struct{ name, baseURL string }{
+	"hubspot": {"HubSpot", "https://api.hubapi.com"},
+}
+
+// CheckCRMBaseURL refuses a crm.base_url other than the CRM vendor's API
+// host, or one that is not https, unless allowed (the value of
+// AllowCRMBaseURLEnv, which the caller reads from the environment) is that
+// exact URL. crmops sends the CRM token to the base URL, and crmops.yaml is
+// a file any writer of the repository can change; the check keeps that
+// change from sending the token to a host of the writer's choosing.
+// Trailing slashes are ignored; everything else must match exactly.
+func (c *Config) CheckCRMBaseURL(allowed string) error {
+	vendor, ok := vendorAPI[c.CRM.Kind]
+	if !ok {
+		return nil // no token leaves the machine
+	}
+	base := strings.TrimRight(c.CRM.BaseURL, "/")
+	allowed = strings.TrimRight(strings.TrimSpace(allowed), "/")
+	if base == vendor.baseURL || (allowed != "" && base == allowed) {
+		return nil
+	}
+	file := c.file
+	if file == "" {
+		file = File
+	}
+	token := c.CRM.TokenEnv
+	switch {
+	case token == "":
+		token = "the CRM token"
+	case strings.ContainsFunc(token, unicode.IsControl):
+		token = strconv.Quote(token) // the error stays one line
+	}
+	problem := fmt.Sprintf("%q is not %s's API host %s, and crmops would send %s there", base, vendor.name, vendor.baseURL, token)
+	if !strings.HasPrefix(strings.ToLower(base), "https://") {
+		problem = fmt.Sprintf("%q is not https, and crmops would send %s there unencrypted", base, token)
+	}
+	now := ""
+	if allowed != "" {
+		now = fmt.Sprintf(" (now %q)", allowed)
+	}
+	return c.CRM.Pos.Errorf(file, "base_url", "%s; write %s, or, to use this URL (a proxy, a test double), set %s%s to exactly %q in the workflow's env",
+		problem, vendor.baseURL, AllowCRMBaseURLEnv, now, base)
 }
 
 // DefaultGitHub is the configuration `crmops init --forge github` writes:

@@ -124,3 +124,77 @@ func TestParseRefusesADetectorConfiguredTwice(t *testing.T) {
 		t.Errorf("error = %v, want a duplicate key error on line 5", err)
 	}
 }
+
+func TestCheckCRMBaseURL(t *testing.T) {
+	const allowEnv = config.AllowCRMBaseURLEnv
+	tests := []struct {
+		name, data, allowed string
+		want                string // error prefix; "" for none
+		msg                 []string
+	}{
+		{"hubspot's own API host is allowed", "version: 1\ncrm: {kind: hubspot}\n", "", "", nil},
+		{"the API host written out is allowed", "version: 1\ncrm:\n  kind: hubspot\n  base_url: https://api.hubapi.com\n", "", "", nil},
+		{"a trailing slash does not matter", "version: 1\ncrm:\n  kind: hubspot\n  base_url: https://api.hubapi.com/\n", "", "", nil},
+		{"the embedded CRM sends no token anywhere", "version: 1\ncrm: {kind: sqlite}\n", "", "", nil},
+		{"another host is refused, at the key's line", "version: 1\ncrm:\n  kind: hubspot\n  base_url: https://collector.example\n", "",
+			"crmops.yaml:4: crm.base_url: ", []string{`"https://collector.example" is not HubSpot's API host https://api.hubapi.com`, "HUBSPOT_TOKEN", allowEnv + ` to exactly "https://collector.example"`}},
+		{"a look-alike host is refused", "version: 1\ncrm:\n  kind: hubspot\n  base_url: https://api.hubapi.com.collector.example\n", "",
+			"crmops.yaml:4: crm.base_url: ", []string{"is not HubSpot's API host"}},
+		{"user info in front of the host is refused", "version: 1\ncrm:\n  kind: hubspot\n  base_url: https://api.hubapi.com@collector.example\n", "",
+			"crmops.yaml:4: crm.base_url: ", []string{"is not HubSpot's API host"}},
+		{"http to HubSpot's host is refused", "version: 1\ncrm:\n  kind: hubspot\n  base_url: http://api.hubapi.com\n", "",
+			"crmops.yaml:4: crm.base_url: ", []string{`"http://api.hubapi.com" is not https`, "unencrypted", allowEnv}},
+		{"the token named is the configured one", "version: 1\ncrm:\n  kind: hubspot\n  token_env: HS_PRIVATE_APP\n  base_url: https://collector.example\n", "",
+			"crmops.yaml:5: crm.base_url: ", []string{"send HS_PRIVATE_APP there"}},
+		{"the environment allows one exact URL", "version: 1\ncrm:\n  kind: hubspot\n  base_url: https://proxy.internal.example/hubspot\n", "https://proxy.internal.example/hubspot", "", nil},
+		{"the allowance may carry a trailing slash", "version: 1\ncrm:\n  kind: hubspot\n  base_url: http://127.0.0.1:8080\n", "http://127.0.0.1:8080/", "", nil},
+		{"an allowance for another URL does not allow this one", "version: 1\ncrm:\n  kind: hubspot\n  base_url: https://collector.example\n", "https://proxy.internal.example",
+			"crmops.yaml:4: crm.base_url: ", []string{allowEnv + ` (now "https://proxy.internal.example") to exactly "https://collector.example"`}},
+		{"an allowance of the host does not allow a path below it", "version: 1\ncrm:\n  kind: hubspot\n  base_url: https://proxy.example/other\n", "https://proxy.example",
+			"crmops.yaml:4: crm.base_url: ", []string{`(now "https://proxy.example")`}},
+		{"a URL with a line break stays on one line", "version: 1\ncrm:\n  kind: hubspot\n  base_url: \"https://a.example\\n::error::x\"\n", "",
+			"crmops.yaml:4: crm.base_url: ", []string{`\n::error::x`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Parse(config.File, []byte(tt.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.CheckCRMBaseURL(tt.allowed)
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("CheckCRMBaseURL(%q) = %v, want nil", tt.allowed, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("CheckCRMBaseURL(%q) = nil, want an error", tt.allowed)
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error %q\nwant prefix %q", err, tt.want)
+			}
+			for _, m := range tt.msg {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q\nlacks %q", err, m)
+				}
+			}
+			if strings.ContainsAny(err.Error(), "\r\n") {
+				t.Errorf("error %q spans lines", err)
+			}
+		})
+	}
+	t.Run("a loaded file's errors name its path", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), config.File)
+		if err := os.WriteFile(path, []byte("version: 1\ncrm:\n  kind: hubspot\n  base_url: https://collector.example\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := config.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CheckCRMBaseURL(""); err == nil || !strings.HasPrefix(err.Error(), path+":4: crm.base_url: ") {
+			t.Errorf("error = %v", err)
+		}
+	})
+}
