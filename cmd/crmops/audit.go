@@ -87,6 +87,9 @@ func printAuditEntry(f *factory, e audit.Entry) {
 	if e.Error != "" {
 		fmt.Fprintf(f.out, "    %s\n", t(e.Error))
 	}
+	for _, m := range e.ModifiedBy {
+		fmt.Fprintf(f.out, "    modified before the merge by %s\n", t(m))
+	}
 }
 
 // joined lists values for a terminal, each through display.Terminal.

@@ -30,7 +30,7 @@ func newCheckCmd(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pol, err := checkPolicy(ws, policyFile, f.getenv("GITHUB_BASE_REF"))
+			pol, base, err := checkPolicy(ws, policyFile, f.getenv("GITHUB_BASE_REF"))
 			if err != nil {
 				return err
 			}
@@ -46,7 +46,11 @@ func newCheckCmd(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rows := check.Files(ws.Dir, files, pol, check.Options{Proposer: by, Now: f.now()})
+			opts := check.Options{Proposer: by, Now: f.now()}
+			if !base.IsZero() {
+				opts.Merged = func(path string) (string, []byte, bool, error) { return ws.MergedVersion(base, path) }
+			}
+			rows := check.Files(ws.Dir, files, pol, opts)
 			inActions := workflows.InActions(f.getenv)
 			failed := 0
 			for _, r := range rows {
@@ -162,41 +166,53 @@ func githubReport(f *factory, rows []check.Row, inActions, asJSON bool) {
 }
 
 // checkPolicy is the policy of the base branch, as last fetched: a pull
-// request must not be judged by the policy it brings along. Without a base
-// branch yet, the checkout's policy is used.
-func checkPolicy(ws *workspace.Workspace, file, prBase string) (*policy.Policy, error) {
+// request must not be judged by the policy it brings along. It returns the
+// base commit too, whose history says which batches were merged as what;
+// without a base branch yet, the checkout's policy is used and base is zero.
+func checkPolicy(ws *workspace.Workspace, file, prBase string) (*policy.Policy, gitrepo.Hash, error) {
+	base, err := checkBase(ws, prBase)
+	if err != nil && file == "" {
+		return nil, gitrepo.ZeroHash, err
+	}
 	if file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return nil, fmt.Errorf("check: %w", err)
+			return nil, base, fmt.Errorf("check: %w", err)
 		}
-		return policy.Load(file, data)
+		pol, err := policy.Load(file, data)
+		return pol, base, err
 	}
+	if !base.IsZero() {
+		pol, _, err := ws.PolicyAt(base)
+		return pol, base, err
+	}
+	data, err := os.ReadFile(ws.Path(policy.Path))
+	if err != nil {
+		return nil, base, fmt.Errorf("check: %w", err)
+	}
+	pol, err := policy.Load(policy.Path, data)
+	return pol, base, err
+}
+
+// checkBase is the base branch's commit as last fetched: in a pull
+// request's check the base ref it names (the checkout holds the pull
+// request's files), else the remote's base branch, else the local one;
+// zero before the first commit.
+func checkBase(ws *workspace.Workspace, prBase string) (gitrepo.Hash, error) {
 	if prBase != "" {
-		// In a pull request's check the only acceptable policy is the base
-		// branch's: the checkout holds the policy the pull request brings.
 		ref := "refs/remotes/" + ws.Remote() + "/" + prBase
 		h, err := ws.Git.Ref(ref)
 		if err != nil {
-			return nil, fmt.Errorf("check: the base branch's policy is needed and %s is missing (fetch it: git fetch origin %s:%s): %w", ref, prBase, ref, err)
+			return gitrepo.ZeroHash, fmt.Errorf("check: the base branch's policy is needed and %s is missing (fetch it: git fetch origin %s:%s): %w", ref, prBase, ref, err)
 		}
-		pol, _, err := ws.PolicyAt(h)
-		return pol, err
+		return h, nil
 	}
 	for _, ref := range []string{ws.RemoteRef(), gitrepo.BranchRef(ws.Branch())} {
 		h, err := ws.Git.Ref(ref)
 		if errors.Is(err, gitrepo.ErrRefNotFound) {
 			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		pol, _, err := ws.PolicyAt(h)
-		return pol, err
+		return h, err
 	}
-	data, err := os.ReadFile(ws.Path(policy.Path))
-	if err != nil {
-		return nil, fmt.Errorf("check: %w", err)
-	}
-	return policy.Load(policy.Path, data)
+	return gitrepo.ZeroHash, nil
 }

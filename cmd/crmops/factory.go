@@ -126,7 +126,7 @@ func (f *factory) applier(ws *workspace.Workspace, fg forge.Forge, c crm.Connect
 }
 
 func (f *factory) auditor(ws *workspace.Workspace, fg forge.Forge) *audit.Auditor {
-	return &audit.Auditor{Dir: ws.Dir, Opens: fg, Merges: fg}
+	return &audit.Auditor{Dir: ws.Dir, Opens: fg, Merges: fg, Blobs: ws.Git}
 }
 
 // login is who the person running crmops is: --as, then CRMOPS_LOGIN, then

@@ -322,7 +322,7 @@ func lineNote(line int) string {
 
 // basePolicy is the policy crmops check judges by, and a name for it.
 func basePolicy(ws *workspace.Workspace, file, prBase string) (*policy.Policy, string, error) {
-	pol, err := checkPolicy(ws, file, prBase)
+	pol, _, err := checkPolicy(ws, file, prBase)
 	if err != nil {
 		return nil, "", err
 	}

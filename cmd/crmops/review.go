@@ -152,6 +152,12 @@ func showMerged(cmd *cobra.Command, f *factory, svc *review.Service, id string) 
 	}
 	t := display.Terminal
 	fmt.Fprintf(f.out, "file     %s (merged)\n", t(m.Path))
+	if m.EditedAfterMerge {
+		fmt.Fprintf(f.out, "warning  the file on %s was edited after its merge; shown is the batch as merged (what ran or will run)\n", t(svc.WS.Branch()))
+	}
+	for _, mod := range receiptModified(m.Receipt) {
+		fmt.Fprintf(f.out, "modified %s by %s before the merge\n", t(workspace.Short(mod.Commit)), t(mod.By))
+	}
 	review.Render(f.out, m.Batch, m.Verdict)
 	fmt.Fprintln(f.out)
 	if m.Receipt == nil {
@@ -280,4 +286,11 @@ func newMergeCmd(f *factory) *cobra.Command {
 	cmd.Flags().StringVar(&as, "as", "", "your login (default: $CRMOPS_LOGIN or the OS user)")
 	cmd.Flags().BoolVar(&ifReady, "if-ready", false, "exit 0 when the batch only waits for more approvals (for workflows run on each approval)")
 	return cmd
+}
+
+func receiptModified(rc *batch.Receipt) []batch.Modification {
+	if rc == nil {
+		return nil
+	}
+	return rc.Modified
 }

@@ -18,6 +18,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +31,7 @@ import (
 	"github.com/crmops/crmops/internal/forge"
 	"github.com/crmops/crmops/internal/gitrepo"
 	"github.com/crmops/crmops/internal/policy"
+	"github.com/crmops/crmops/internal/strictyaml"
 	"github.com/crmops/crmops/internal/workspace"
 )
 
@@ -113,7 +116,15 @@ func (r *Runner) Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	pending, err := r.pending(base, opts.Batch)
+	// .crmops/ is this machine's state (saved progress, the embedded CRM):
+	// committed, it could claim progress that was never made.
+	if tracked, err := r.WS.Files(base, stateDir); err != nil {
+		return nil, err
+	} else if len(tracked) > 0 {
+		return nil, fmt.Errorf("apply: %s is tracked by git on %s (%s); crmops keeps machine state there and trusts none of it from git: remove it from the branch (git rm -r --cached %s) and run apply again",
+			stateDir+"/", r.WS.Branch(), tracked[0], stateDir)
+	}
+	pending, err := r.pending(ctx, base, opts.Batch, opts.DryRun)
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +142,15 @@ func (r *Runner) Run(ctx context.Context, opts Options) (*Report, error) {
 	return rep, nil
 }
 
-// pending lists batch files on the base commit that have no receipt yet.
-func (r *Runner) pending(base gitrepo.Hash, only string) ([]string, error) {
+// stateDir holds what crmops keeps on this machine only.
+const stateDir = ".crmops"
+
+// pending lists batch files on the base commit that never ran. A batch ran
+// when it has a receipt that is one (it decodes and names the batch), or
+// when the base branch's history holds a receipt commit for it: a receipt
+// deleted from the branch does not make a batch run twice. Such a receipt
+// is put back from history (unless dryRun), and the batch is not pending.
+func (r *Runner) pending(ctx context.Context, base gitrepo.Hash, only string, dryRun bool) ([]string, error) {
 	files, err := r.WS.Files(base, batch.Dir)
 	if err != nil {
 		return nil, err
@@ -141,7 +159,7 @@ func (r *Runner) pending(base gitrepo.Hash, only string) ([]string, error) {
 	for _, f := range files {
 		have[f] = true
 	}
-	var out []string
+	var candidates []string
 	found := false
 	for _, f := range files {
 		if !batch.IsBatchFile(f) {
@@ -151,15 +169,107 @@ func (r *Runner) pending(base gitrepo.Hash, only string) ([]string, error) {
 			continue
 		}
 		found = true
-		if !have[batch.ReceiptPath(f)] {
-			out = append(out, f)
+		if !have[batch.ReceiptPath(f)] || !r.validReceipt(base, f) {
+			candidates = append(candidates, f)
 		}
 	}
 	if only != "" && !found {
 		return nil, fmt.Errorf("batch %s is not on %s (is it merged?)", only, r.WS.Branch())
 	}
+	ran, err := r.ranBefore(base, candidates)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range candidates {
+		at, ok := ran[batch.IDFromPath(f)]
+		if !ok {
+			out = append(out, f)
+			continue
+		}
+		id := batch.IDFromPath(f)
+		r.logf("%s: already ran (receipt committed in %s, since removed or damaged); a batch runs once: to run its changes again, propose them again", id, workspace.Short(at.String()))
+		if !dryRun {
+			if err := r.restoreReceipt(ctx, f, at); err != nil {
+				return nil, fmt.Errorf("restore the receipt of %s: %w", id, err)
+			}
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return batch.IDFromPath(out[i]) < batch.IDFromPath(out[j]) })
 	return out, nil
+}
+
+// validReceipt reports whether the receipt beside the batch file f on base
+// is a receipt of that batch.
+func (r *Runner) validReceipt(base gitrepo.Hash, f string) bool {
+	p := batch.ReceiptPath(f)
+	data, err := r.WS.Git.ReadFile(base, p)
+	if err != nil {
+		return false
+	}
+	rc, err := batch.DecodeReceipt(p, data)
+	return err == nil && rc.Batch == batch.IDFromPath(f)
+}
+
+// ranBefore walks the base branch's first-parent history for the receipt
+// commits of the batches in files, newest first, and returns where each
+// that ran got its receipt. The walk stops once every batch is placed: at
+// its receipt commit, or at its merge (a receipt is always newer), so the
+// usual case, recent merges not yet applied, reads a few commits.
+func (r *Runner) ranBefore(base gitrepo.Hash, files []string) (map[string]gitrepo.Hash, error) {
+	ran := map[string]gitrepo.Hash{}
+	open := map[string]bool{}
+	for _, f := range files {
+		open[batch.IDFromPath(f)] = true
+	}
+	if len(open) == 0 {
+		return ran, nil
+	}
+	err := r.WS.Git.Log(base, true, func(c *gitrepo.Commit) error {
+		id := firstValue(c.TrailerValues(TrailerBatch))
+		if !open[id] {
+			return nil
+		}
+		switch {
+		case len(c.TrailerValues(TrailerReceipt)) > 0:
+			ran[id] = c.Hash
+			delete(open, id)
+		case len(c.Parents) == 2:
+			delete(open, id) // its merge: no receipt came after it
+		}
+		if len(open) == 0 {
+			return gitrepo.ErrStop
+		}
+		return nil
+	})
+	return ran, err
+}
+
+// restoreReceipt commits the receipt the batch file f had at commit at.
+func (r *Runner) restoreReceipt(ctx context.Context, f string, at gitrepo.Hash) error {
+	p := batch.ReceiptPath(f)
+	data, err := r.WS.Git.ReadFile(at, p)
+	if err != nil {
+		return err
+	}
+	id := batch.IDFromPath(f)
+	msg := fmt.Sprintf("Restore the receipt of batch %s\n\nIt ran in %s; a batch runs once.\n\n[skip actions]\n\n%s: %s\n", id, at, TrailerBatch, id)
+	who := gitrepo.Identity{Name: "crmops", Email: workspace.LoginEmail("crmops"), When: r.Now()}
+	_, err = r.WS.CommitToBase(ctx, map[string][]byte{p: data}, msg, who)
+	return err
+}
+
+// Trailers of the commits apply writes.
+const (
+	TrailerBatch   = "Crmops-Batch"
+	TrailerReceipt = "Crmops-Receipt"
+)
+
+func firstValue(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
 }
 
 func (r *Runner) applyBatch(ctx context.Context, base gitrepo.Hash, path string, dryRun bool) (*BatchReport, error) {
@@ -172,10 +282,11 @@ func (r *Runner) applyBatch(ctx context.Context, base gitrepo.Hash, path string,
 	b, decodeErr := batch.Decode(path, data)
 	var approval batch.Approval
 	var mergeCommit string
+	var modified []batch.Modification
 	if decodeErr != nil {
 		approval = batch.Approval{Mode: batch.ModeRefused, Refused: "invalid batch: " + decodeErr.Error()}
 	} else {
-		approval, mergeCommit, err = r.checkEvidence(ctx, b, path, data)
+		approval, mergeCommit, modified, err = r.checkEvidence(ctx, b, path, data)
 		if err != nil {
 			return nil, err
 		}
@@ -186,16 +297,19 @@ func (r *Runner) applyBatch(ctx context.Context, base gitrepo.Hash, path string,
 		if dryRun {
 			return br, nil
 		}
-		return br, r.commitReceipt(ctx, refusal(id, b, approval, r.ExecutedBy, r.Now()))
+		rc := refusal(id, b, approval, r.ExecutedBy, r.Now())
+		rc.BatchBlob = gitrepo.BlobHash(data).String()
+		return br, r.commitReceipt(ctx, rc)
 	}
 	if dryRun {
 		return br, r.dryRun(ctx, b, br)
 	}
-	rc := r.loadPartial(id)
+	blob := gitrepo.BlobHash(data).String()
+	rc := r.loadPartial(id, blob)
 	if rc == nil {
 		rc = &batch.Receipt{Version: batch.Version, Batch: id}
 	}
-	rc.Approval, rc.ExecutedBy, rc.MergeCommit = approval, r.ExecutedBy, mergeCommit
+	rc.Approval, rc.ExecutedBy, rc.MergeCommit, rc.BatchBlob, rc.Modified = approval, r.ExecutedBy, mergeCommit, blob, modified
 	if err := r.execute(ctx, b, rc); err != nil {
 		return nil, err
 	}
@@ -211,13 +325,13 @@ func (r *Runner) applyBatch(ctx context.Context, base gitrepo.Hash, path string,
 
 // checkEvidence decides whether the batch may execute. A refusal is not an
 // error: it is returned as an Approval with mode refused, to be recorded.
-func (r *Runner) checkEvidence(ctx context.Context, b *batch.Batch, path string, data []byte) (batch.Approval, string, error) {
-	refuse := func(format string, args ...any) (batch.Approval, string, error) {
-		return batch.Approval{Mode: batch.ModeRefused, Refused: fmt.Sprintf(format, args...)}, "", nil
+func (r *Runner) checkEvidence(ctx context.Context, b *batch.Batch, path string, data []byte) (batch.Approval, string, []batch.Modification, error) {
+	refuse := func(format string, args ...any) (batch.Approval, string, []batch.Modification, error) {
+		return batch.Approval{Mode: batch.ModeRefused, Refused: fmt.Sprintf(format, args...)}, "", nil, nil
 	}
 	m, err := r.Evidence.MergedBy(ctx, b.ID, path)
 	if err != nil {
-		return batch.Approval{}, "", err
+		return batch.Approval{}, "", nil, err
 	}
 	if m.MergeCommit == "" {
 		return refuse("no approval evidence: the batch reached %s without a crmops merge", r.WS.Branch())
@@ -229,6 +343,9 @@ func (r *Runner) checkEvidence(ctx context.Context, b *batch.Batch, path string,
 	if err != nil || !bytes.Equal(headData, data) {
 		return refuse("the batch on %s differs from the reviewed head %s", r.WS.Branch(), workspace.Short(m.Head))
 	}
+	if len(m.Unattributed) > 0 {
+		return refuse("commit(s) changed the batch that the forge links to no account: %s", strings.Join(m.Unattributed, ", "))
+	}
 	pol, ref, err := r.WS.PolicyAt(plumbing.NewHash(m.Base))
 	if err != nil {
 		return refuse("the policy the merge was decided under cannot be read: %v", err)
@@ -237,9 +354,6 @@ func (r *Runner) checkEvidence(ctx context.Context, b *batch.Batch, path string,
 	// it: a batch cannot name who proposed it.
 	bv := pol.EvaluateBatch(b, policy.Proposer{Login: m.Author, Outside: m.FromFork})
 	approvals := m.Approvals
-	if len(m.Unattributed) > 0 {
-		approvals = nil
-	}
 	decision, err := policy.Sufficient(bv, len(approvals))
 	if err != nil {
 		return refuse("no approval evidence: %v", err)
@@ -252,13 +366,84 @@ func (r *Runner) checkEvidence(ctx context.Context, b *batch.Batch, path string,
 	case m.Decision != batch.ModeAuto && m.Decision != batch.ModeApproved:
 		return refuse("the merge records no crmops decision")
 	}
-	a := batch.Approval{Mode: m.Decision, Policy: ref, Rules: bv.Rules, PullRequest: m.PullRequest}
+	a := batch.Approval{Mode: m.Decision, Policy: ref, Rules: bv.Rules, PullRequest: m.PullRequest, Proposer: m.Author}
 	if m.Decision == batch.ModeApproved {
 		for _, ap := range approvals {
 			a.Approvers = append(a.Approvers, batch.Approver{Login: ap.Login, At: ap.At.UTC().Truncate(time.Second)})
 		}
 	}
-	return a, m.MergeCommit, nil
+	modified, err := r.modifications(plumbing.NewHash(m.Head), plumbing.NewHash(m.Base), path)
+	if err != nil {
+		return batch.Approval{}, "", nil, err
+	}
+	return a, m.MergeCommit, modified, nil
+}
+
+// changedIDs names the changes that differ between two versions of a
+// batch file (added, removed or altered), in the newer one's order.
+func changedIDs(path string, before, after []byte) []string {
+	old, errOld := batch.Decode(path, before)
+	cur, errCur := batch.Decode(path, after)
+	if errOld != nil || errCur != nil {
+		return nil
+	}
+	was := map[string]batch.Change{}
+	for _, c := range old.Changes {
+		c.Pos = strictyaml.Pos{}
+		was[c.ID] = c
+	}
+	var out []string
+	for _, c := range cur.Changes {
+		c.Pos = strictyaml.Pos{}
+		if prev, ok := was[c.ID]; !ok || !reflect.DeepEqual(prev, c) {
+			out = append(out, c.ID)
+		}
+		delete(was, c.ID)
+	}
+	for id := range was {
+		out = append(out, id)
+	}
+	sort.Strings(out[len(out)-len(was):])
+	return out
+}
+
+// modifications lists the commits that changed the batch file between its
+// proposal (the oldest commit on the merged head's first-parent line that
+// is not on the base and changed it) and the merged head: what reviewers
+// changed before approving, with who committed it.
+func (r *Runner) modifications(head, base gitrepo.Hash, path string) ([]batch.Modification, error) {
+	var changes []batch.Modification
+	err := r.WS.Git.Log(head, true, func(c *gitrepo.Commit) error {
+		on, err := r.WS.Git.IsAncestor(c.Hash, base)
+		if err != nil || on {
+			if err == nil {
+				err = gitrepo.ErrStop
+			}
+			return err
+		}
+		now, _ := r.WS.Git.ReadFile(c.Hash, path)
+		var before []byte
+		if len(c.Parents) > 0 {
+			before, _ = r.WS.Git.ReadFile(c.Parents[0], path)
+		}
+		if !bytes.Equal(now, before) {
+			by := c.Author.Name
+			if c.Committer.Name != c.Author.Name {
+				by += " (committed by " + c.Committer.Name + ")"
+			}
+			changes = append(changes, batch.Modification{Commit: c.Hash.String(), By: by, Changes: changedIDs(path, before, now)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the batch's commits: %w", err)
+	}
+	if len(changes) <= 1 {
+		return nil, nil // only the proposal itself
+	}
+	changes = changes[:len(changes)-1] // newest first, the proposal last
+	slices.Reverse(changes)
+	return changes, nil
 }
 
 func refusal(id string, b *batch.Batch, a batch.Approval, by string, now time.Time) *batch.Receipt {
@@ -432,8 +617,10 @@ func (r *Runner) sweepPartials(pending []string) {
 	}
 }
 
-// loadPartial returns the progress a killed run saved, if any.
-func (r *Runner) loadPartial(id string) *batch.Receipt {
+// loadPartial returns the progress a killed run saved for the batch whose
+// file has git blob id blob, if any. Saved progress of another version of
+// the batch, or of another batch, is not this run's: it is ignored.
+func (r *Runner) loadPartial(id, blob string) *batch.Receipt {
 	p := r.partialPath(id)
 	data, err := os.ReadFile(p)
 	if err != nil {
@@ -442,6 +629,10 @@ func (r *Runner) loadPartial(id string) *batch.Receipt {
 	rc, err := batch.DecodeReceipt(p, data)
 	if err != nil {
 		r.logf("%s: ignoring unreadable partial receipt %s: %v", id, p, err)
+		return nil
+	}
+	if rc.Batch != id || rc.BatchBlob != blob {
+		r.logf("%s: ignoring saved progress %s: it is not of this batch as merged", id, p)
 		return nil
 	}
 	return rc
@@ -491,7 +682,7 @@ func (r *Runner) commitReceipt(ctx context.Context, rc *batch.Receipt) error {
 		subject = fmt.Sprintf("Refuse batch %s: %s", rc.Batch, rc.Approval.Refused)
 	}
 	// [skip actions]: a receipt commit must not start workflows of its own.
-	msg := fmt.Sprintf("%s\n\n[skip actions]\n\nCrmops-Batch: %s\nCrmops-Receipt: %s\n", subject, rc.Batch, rc.Approval.Mode)
+	msg := fmt.Sprintf("%s\n\n[skip actions]\n\n%s: %s\n%s: %s\n", subject, TrailerBatch, rc.Batch, TrailerReceipt, rc.Approval.Mode)
 	at := r.Now()
 	who := gitrepo.Identity{Name: "crmops", Email: workspace.LoginEmail("crmops"), When: at}
 	path, err := r.receiptPath(rc.Batch)

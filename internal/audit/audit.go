@@ -16,13 +16,17 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/forge"
+	"github.com/crmops/crmops/internal/gitrepo"
 )
 
 // Entry is one change to the record, in the SPEC's --json shape.
@@ -50,6 +54,9 @@ type Entry struct {
 	Reason   string   `json:"reason,omitempty"`
 	Observed string   `json:"observed_before,omitempty"`
 	Error    string   `json:"error,omitempty"`
+	// ModifiedBy names who changed this change between its proposal and
+	// its merge, and in which commit ("<who> in <commit>").
+	ModifiedBy []string `json:"modified_by,omitempty"`
 
 	created time.Time
 	index   int
@@ -78,12 +85,19 @@ type Merges interface {
 	MergedBy(ctx context.Context, batchID, path string) (*forge.Merged, error)
 }
 
+// Blobs reads git objects by id: the batch as it was merged, when the file
+// was edited on the branch afterwards.
+type Blobs interface {
+	Blob(h gitrepo.Hash) ([]byte, error)
+}
+
 // Auditor reads the audit trail of a checkout.
 type Auditor struct {
 	// Dir is the checkout's root.
 	Dir    string
 	Opens  Opens
 	Merges Merges
+	Blobs  Blobs
 }
 
 type found struct {
@@ -99,6 +113,14 @@ func (a *Auditor) Record(ctx context.Context, q Query) ([]Entry, error) {
 	}
 	var out []Entry
 	for _, f := range batches {
+		rc := readReceipt(batch.ReceiptPath(f.path))
+		// What ran is the batch as merged, which the receipt names: a file
+		// edited on the branch since is not what happened.
+		if rc != nil && a.Blobs != nil && plumbing.IsHash(rc.BatchBlob) && gitrepo.BlobHash(f.data).String() != rc.BatchBlob {
+			if data, err := a.Blobs.Blob(plumbing.NewHash(rc.BatchBlob)); err == nil {
+				f.data = data
+			}
+		}
 		b, err := batch.Decode(f.path, f.data)
 		if err != nil {
 			continue // check reports invalid batches; audit shows what is valid
@@ -106,7 +128,6 @@ func (a *Auditor) Record(ctx context.Context, q Query) ([]Entry, error) {
 		if !touches(b, q) {
 			continue
 		}
-		rc := readReceipt(batch.ReceiptPath(f.path))
 		var merged *forge.Merged
 		if rc == nil && a.Merges != nil {
 			rel := filepath.ToSlash(strings.TrimPrefix(f.path, a.Dir+string(filepath.Separator)))
@@ -197,6 +218,11 @@ func fromReceipt(e *Entry, c batch.Change, rc *batch.Receipt, m *forge.Merged) {
 		}
 		if r, ok := rc.Result(c.ID); ok {
 			e.Status, e.At, e.Observed, e.Error = r.Status, stamp(r.At), r.ObservedBefore, r.Error
+		}
+		for _, m := range rc.Modified {
+			if slices.Contains(m.Changes, c.ID) {
+				e.ModifiedBy = append(e.ModifiedBy, m.By+" in "+m.Commit)
+			}
 		}
 	case m != nil && m.MergeCommit != "":
 		e.Decision, e.Status, e.Commit, e.PullRequest = m.Decision, StatusMerged, m.MergeCommit, m.PullRequest

@@ -144,9 +144,29 @@ var (
 	fieldPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,127}$`)
 )
 
+// reservedIDEndings end names that mean something else: the file roles
+// beside a batch (its receipt, its rejection), file endings, and names git
+// refuses for branches. An id ending in one would be read as another file's
+// role (a batch "B.receipt" would be batch B's receipt) or could not be a
+// branch.
+var reservedIDEndings = []string{".receipt", ".rejected", ".yaml", ".yml", ".lock", ".tmp", ".partial", "."}
+
 // ValidID reports whether id can name a batch: it becomes a file name and a
-// git branch, so it is kept to a safe alphabet.
-func ValidID(id string) bool { return idPattern.MatchString(id) && !strings.Contains(id, "..") }
+// git branch, so it is kept to a safe alphabet, and it never ends in a
+// name another file's role uses. This is the one id check: every reader of
+// ids (decoding, listing files, forges, apply) goes through it.
+func ValidID(id string) bool {
+	if !idPattern.MatchString(id) || strings.Contains(id, "..") {
+		return false
+	}
+	lower := strings.ToLower(id)
+	for _, end := range reservedIDEndings {
+		if strings.HasSuffix(lower, end) {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidField reports whether name can be a CRM field (property) name.
 func ValidField(name string) bool { return fieldPattern.MatchString(name) }
@@ -175,9 +195,27 @@ func RejectionPath(batchPath string) string {
 	return strings.TrimSuffix(batchPath, batchSuffix) + RejectionSuffix
 }
 
-// IsBatchFile reports whether p names a batch (not a receipt or rejection).
+// IsBatchFile reports whether p names a batch (not a receipt or rejection)
+// with a valid id.
 func IsBatchFile(p string) bool {
-	return strings.HasSuffix(p, batchSuffix) && !strings.HasSuffix(p, ReceiptSuffix) && !strings.HasSuffix(p, RejectionSuffix)
+	return strings.HasSuffix(p, batchSuffix) && !strings.HasSuffix(p, ReceiptSuffix) && !strings.HasSuffix(p, RejectionSuffix) &&
+		ValidID(IDFromPath(p))
+}
+
+// IDOfFile returns the id of the batch a file below proposals/ belongs to,
+// as its batch file, receipt or rejection, or "" when its name names no
+// valid batch.
+func IDOfFile(p string) string {
+	name := path.Base(p)
+	for _, suffix := range []string{ReceiptSuffix, RejectionSuffix, batchSuffix} {
+		if id, ok := strings.CutSuffix(name, suffix); ok {
+			if ValidID(id) {
+				return id
+			}
+			return ""
+		}
+	}
+	return ""
 }
 
 // Decode strictly decodes and validates the batch file named file.
@@ -199,7 +237,7 @@ func (b *Batch) Validate(file string) error {
 		return b.Pos.Errorf(file, "version", "unsupported version %d (this crmops reads version %d)", b.Version, Version)
 	}
 	if !ValidID(b.ID) {
-		return b.Pos.Errorf(file, "batch", "%q is not a valid batch id (letters, digits, '.', '_', '-')", b.ID)
+		return b.Pos.Errorf(file, "batch", "%q is not a valid batch id (letters, digits, '.', '_', '-'; not ending in .receipt, .rejected, .lock, .yaml or another file's role)", b.ID)
 	}
 	if file != "" && IDFromPath(file) != b.ID {
 		return b.Pos.Errorf(file, "batch", "batch id %q differs from the file name %q", b.ID, path.Base(file))

@@ -34,8 +34,15 @@ type Receipt struct {
 	ExecutedBy string   `yaml:"executed_by" strict:"required"`
 	// MergeCommit is the commit that merged the batch, so audit can name it
 	// without walking history.
-	MergeCommit string         `yaml:"merge_commit,omitempty"`
-	Changes     []ChangeResult `yaml:"changes"`
+	MergeCommit string `yaml:"merge_commit,omitempty"`
+	// BatchBlob is the git blob id of the batch file that ran, as it was
+	// merged: a batch file edited on main afterwards is told apart from
+	// what ran, and audit reads the version that ran.
+	BatchBlob string `yaml:"batch_blob,omitempty"`
+	// Modified lists the commits that changed the batch after it was
+	// proposed and before it was merged (reviewers' edits), oldest first.
+	Modified []Modification `yaml:"modified,omitempty"`
+	Changes  []ChangeResult `yaml:"changes"`
 
 	Pos strictyaml.Pos `yaml:"-"`
 }
@@ -47,7 +54,21 @@ type Approval struct {
 	Policy      string     `yaml:"policy,omitempty"`
 	Rules       []string   `yaml:"rules,flow"`
 	PullRequest int        `yaml:"pull_request,omitempty"`
-	Refused     string     `yaml:"refused,omitempty"`
+	// Proposer is who proposed the batch, as the forge knows it.
+	Proposer string `yaml:"proposer,omitempty"`
+	Refused  string `yaml:"refused,omitempty"`
+
+	Pos strictyaml.Pos `yaml:"-"`
+}
+
+// Modification is a commit that changed a batch between its proposal and
+// its merge, and who made it (as git and, where it knows, the forge say).
+type Modification struct {
+	Commit string `yaml:"commit" strict:"required"`
+	By     string `yaml:"by" strict:"required"`
+	// Changes are the ids of the changes the commit added, removed or
+	// altered (empty when it changed only the batch's own keys).
+	Changes []string `yaml:"changes,flow,omitempty"`
 
 	Pos strictyaml.Pos `yaml:"-"`
 }

@@ -3,6 +3,7 @@
 package check
 
 import (
+	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -64,6 +65,9 @@ type Options struct {
 	Proposer policy.Proposer
 	// Now is this machine's clock, for refusing batches dated in the future.
 	Now time.Time
+	// Merged, when set, returns a file (by its repository path) as it was
+	// merged into the base branch, if it was: a merged batch never changes.
+	Merged func(path string) (mergeCommit string, data []byte, ok bool, err error)
 }
 
 // FutureSlack is how far ahead of the checking machine's clock a batch's
@@ -82,6 +86,19 @@ func Files(root string, files []string, pol *policy.Policy, opts Options) []Row 
 		if err != nil {
 			rows = append(rows, Row{File: name, Error: err.Error()})
 			continue
+		}
+		if opts.Merged != nil {
+			commit, merged, ok, err := opts.Merged(name)
+			if err != nil {
+				rows = append(rows, Row{File: name, Batch: batch.IDFromPath(name), Error: err.Error()})
+				continue
+			}
+			if ok && !bytes.Equal(merged, data) {
+				rows = append(rows, Row{File: name, Batch: batch.IDFromPath(name), Error: fmt.Sprintf(
+					"%s: changed after its merge %s; a merged batch never changes (what ran is the merged version): restore it, and propose a new batch for a new change",
+					name, short(commit))})
+				continue
+			}
 		}
 		b, err := batch.Decode(name, data)
 		if err != nil {
@@ -103,4 +120,11 @@ func Files(root string, files []string, pol *policy.Policy, opts Options) []Row 
 		}
 	}
 	return rows
+}
+
+func short(h string) string {
+	if len(h) > 10 {
+		return h[:10]
+	}
+	return h
 }

@@ -20,6 +20,9 @@ var (
 	// ErrMoved reports a proposal whose head, or whose base branch, moved
 	// after it was evaluated: evaluate it again before merging.
 	ErrMoved = errors.New("the proposal or its base branch moved after it was evaluated")
+	// ErrExists reports a proposal branch that is already on the remote:
+	// a concurrent run proposed the same batch first.
+	ErrExists = errors.New("a proposal branch for this batch already exists")
 )
 
 // Proposal is a batch file to open for review.

@@ -205,6 +205,12 @@ func findEntry(entries []object.TreeEntry, name string) (object.TreeEntry, bool)
 	return object.TreeEntry{}, false
 }
 
+// BlobHash is the id git gives a file with content data.
+func BlobHash(data []byte) Hash { return plumbing.ComputeHash(plumbing.BlobObject, data) }
+
+// Blob returns the content of the blob h.
+func (r *Repo) Blob(h Hash) ([]byte, error) { return r.blob(h) }
+
 func (r *Repo) blob(h Hash) ([]byte, error) {
 	o, err := r.storer.EncodedObject(plumbing.BlobObject, h)
 	if err != nil {

@@ -160,6 +160,19 @@ func Open(dir string) (*Repo, error) {
 	return r, nil
 }
 
+// Lock takes the repository-wide lock named name (a file in the git
+// directory), waiting for whoever holds it; call the returned function to
+// release it. It is a kernel lock: a killed process never leaves it held.
+// It serializes crmops processes sharing one checkout; two checkouts of one
+// remote are kept apart by the remote's own compare-and-swap on push.
+func (r *Repo) Lock(name string) (func(), error) {
+	gitDir := r.dir
+	if !r.bare {
+		gitDir = filepath.Join(r.dir, git.GitDirName)
+	}
+	return lockFile(filepath.Join(gitDir, name))
+}
+
 // Clone clones url into dir and checks out the remote's default branch. An
 // empty remote yields a repository on an unborn main branch with origin set,
 // ready for its first commit. auth may be nil for path remotes; it is kept as

@@ -84,12 +84,28 @@ func (r *Runner) Run(ctx context.Context, source string, changes []batch.Change,
 			openBatches = append(openBatches, b)
 		}
 	}
+	// A batch merged but not yet applied holds its records as an open
+	// proposal does: proposing the same change again would run it twice.
+	pending, taken, err := onBase(r.WS, base)
+	if err != nil {
+		return nil, err
+	}
+	openBatches = append(openBatches, pending...)
+	for _, o := range opens {
+		taken[o.BatchID] = true
+	}
 	rejected, err := Rejections(r.WS, base)
 	if err != nil {
 		return nil, err
 	}
 	by := policy.Proposer{Login: r.Author}
 	plan := Build(Context{Policy: pol, Proposer: by, Open: openBatches, Rejected: rejected, Now: r.Now()}, source, changes)
+	for _, p := range plan.Batches {
+		// Two runs in one second with the same changes name their batches
+		// alike: the id of one already merged, rejected or open is taken.
+		p.Batch.ID = unique(p.Batch.ID, taken)
+		taken[p.Batch.ID] = true
+	}
 	res := &Result{Plan: plan}
 	for _, p := range plan.Batches {
 		out := Outcome{Batch: p.Batch.ID, Decision: string(p.Verdict.Decision), Changes: len(p.Batch.Changes),
@@ -99,6 +115,13 @@ func (r *Runner) Run(ctx context.Context, source string, changes []batch.Change,
 			continue
 		}
 		o, err := r.open(ctx, p, &out)
+		if errors.Is(err, forge.ErrExists) {
+			// A run beside this one proposed the very same batch (same
+			// second, same changes) first: it is proposed once, by that run.
+			out.State, out.Blocked = "open", "proposed by a concurrent run; that run merges it"
+			res.Outcomes = append(res.Outcomes, out)
+			continue
+		}
 		if err != nil {
 			return res, err
 		}
@@ -185,6 +208,51 @@ func RecordClosed(ctx context.Context, ws *workspace.Workspace, fg forge.Forge, 
 	return base, nil
 }
 
+// onBase reads the base commit's batches: those merged without a receipt
+// yet, and every batch id already used there (batches, receipts,
+// rejections).
+func onBase(ws *workspace.Workspace, base gitrepo.Hash) (pending []*batch.Batch, ids map[string]bool, err error) {
+	files, err := ws.Files(base, batch.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	have := make(map[string]bool, len(files))
+	ids = map[string]bool{}
+	for _, f := range files {
+		have[f] = true
+		if id := batch.IDOfFile(f); id != "" {
+			ids[id] = true
+		}
+	}
+	for _, f := range files {
+		if !batch.IsBatchFile(f) || have[batch.ReceiptPath(f)] {
+			continue
+		}
+		data, err := ws.Git.ReadFile(base, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		// A batch too broken to decode is refused by apply, not run.
+		if b, err := batch.Decode(f, data); err == nil {
+			pending = append(pending, b)
+		}
+	}
+	return pending, ids, nil
+}
+
+// unique returns id, or id with the first free suffix -2, -3, … when id is
+// taken.
+func unique(id string, taken map[string]bool) string {
+	if !taken[id] {
+		return id
+	}
+	for n := 2; ; n++ {
+		if c := fmt.Sprintf("%s-%d", id, n); !taken[c] {
+			return c
+		}
+	}
+}
+
 // Rejections reads every rejection record on the base commit.
 func Rejections(ws *workspace.Workspace, base gitrepo.Hash) (map[string]bool, error) {
 	files, err := ws.Files(base, batch.Dir)
@@ -201,8 +269,11 @@ func Rejections(ws *workspace.Workspace, base gitrepo.Hash) (map[string]bool, er
 			return nil, err
 		}
 		rej, err := batch.DecodeRejection(f, data)
-		if err != nil {
-			return nil, err
+		if err != nil || rej.Batch != batch.IDOfFile(f) {
+			// Not a rejection crmops wrote (a batch named to look like one,
+			// a hand edit): it suppresses nothing, and it must not stop
+			// every later proposal either.
+			continue
 		}
 		for _, c := range rej.Changes {
 			keys[c.Key()] = true

@@ -4,10 +4,10 @@
 package review
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -149,7 +149,12 @@ type MergeResult struct {
 // pull request number where it has one (a fork's branch is not this
 // repository's crmops/<id>).
 func (s *Service) Merge(ctx context.Context, ref *forge.Open, actor string) (*MergeResult, error) {
-	for attempt := 0; attempt < 5; attempt++ {
+	for attempt := 0; attempt < workspace.Attempts; attempt++ {
+		if attempt > 0 {
+			// Another merge or receipt moved the base: evaluate again on
+			// the new tip, after a moment, so racing clones spread out.
+			time.Sleep(workspace.Backoff(attempt))
+		}
 		if _, err := s.WS.Sync(ctx); err != nil {
 			return nil, err
 		}
@@ -347,8 +352,9 @@ func (s *Service) closedItems(base gitrepo.Hash) ([]Item, error) {
 	for _, f := range files {
 		switch {
 		case strings.HasSuffix(f, batch.RejectionSuffix):
-			id := strings.TrimSuffix(path.Base(f), batch.RejectionSuffix)
-			items = append(items, Item{Batch: id, Decision: "rejected", State: "rejected"})
+			if id := batch.IDOfFile(f); id != "" {
+				items = append(items, Item{Batch: id, Decision: "rejected", State: "rejected"})
+			}
 		case batch.IsBatchFile(f):
 			it := Item{Batch: batch.IDFromPath(f), State: "merged"}
 			data, err := s.WS.Git.ReadFile(base, f)
@@ -375,10 +381,27 @@ func (s *Service) closedItems(base gitrepo.Hash) ([]Item, error) {
 // Merged is a batch already on the base branch, with its receipt if it has
 // been applied.
 type Merged struct {
-	Path    string
+	Path string
+	// Batch is the batch as it was merged, whatever the file says now.
 	Batch   *batch.Batch
 	Verdict policy.BatchVerdict
 	Receipt *batch.Receipt
+	// EditedAfterMerge reports a batch file on the base branch that
+	// differs from what was merged.
+	EditedAfterMerge bool
+}
+
+// merged returns the batch file at f as it was merged, which is what ran
+// or will run: the version the receipt names, else the one in the merge
+// commit, else (no merge found) the base's.
+func (s *Service) merged(base gitrepo.Hash, f string, rc *batch.Receipt, how *forge.Merged) ([]byte, error) {
+	if rc != nil && plumbing.IsHash(rc.BatchBlob) {
+		return s.WS.Git.Blob(plumbing.NewHash(rc.BatchBlob))
+	}
+	if how.MergeCommit != "" {
+		return s.WS.Git.ReadFile(plumbing.NewHash(how.MergeCommit), f)
+	}
+	return s.WS.Git.ReadFile(base, f)
 }
 
 // FindMerged reads batch id from the base branch. The verdict is the
@@ -396,15 +419,7 @@ func (s *Service) FindMerged(ctx context.Context, id string) (*Merged, error) {
 		if !batch.IsBatchFile(f) || batch.IDFromPath(f) != id {
 			continue
 		}
-		data, err := s.WS.Git.ReadFile(base, f)
-		if err != nil {
-			return nil, err
-		}
-		b, err := batch.Decode(f, data)
-		if err != nil {
-			return nil, err
-		}
-		m := &Merged{Path: f, Batch: b}
+		m := &Merged{Path: f}
 		policyAt := base
 		if data, err := s.WS.Git.ReadFile(base, batch.ReceiptPath(f)); err == nil {
 			if m.Receipt, err = batch.DecodeReceipt(batch.ReceiptPath(f), data); err != nil {
@@ -424,7 +439,19 @@ func (s *Service) FindMerged(ctx context.Context, id string) (*Merged, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.Verdict = pol.EvaluateBatch(b, policy.Proposer{Login: how.Author, Outside: how.FromFork})
+		data, err := s.merged(base, f, m.Receipt, how)
+		if err != nil {
+			return nil, err
+		}
+		current, err := s.WS.Git.ReadFile(base, f)
+		if err != nil {
+			return nil, err
+		}
+		m.EditedAfterMerge = !bytes.Equal(current, data)
+		if m.Batch, err = batch.Decode(f, data); err != nil {
+			return nil, err
+		}
+		m.Verdict = pol.EvaluateBatch(m.Batch, policy.Proposer{Login: how.Author, Outside: how.FromFork})
 		return m, nil
 	}
 	return nil, fmt.Errorf("%s: no such batch, open or merged (crmops review list --all shows them)", id)

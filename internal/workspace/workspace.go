@@ -7,10 +7,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/config"
 	"github.com/crmops/crmops/internal/gitrepo"
 	"github.com/crmops/crmops/internal/policy"
@@ -66,10 +72,37 @@ func (w *Workspace) RemoteRef() string {
 // ErrDiverged reports a local base branch with commits the remote lacks.
 var ErrDiverged = errors.New("local branch has commits that are not on the remote")
 
+// lockName is the lock that serializes what moves refs in one checkout:
+// fetching (a slower fetch must not put a tracking ref back behind a newer
+// one), fast-forwarding the local branch and its work tree, and pushing to
+// the base branch.
+const lockName = "crmops-workspace.lock"
+
+// locked runs fn holding the checkout's lock. fn must not call Sync or
+// UpdateBase (the lock is not reentrant); it calls sync instead.
+func (w *Workspace) locked(fn func() error) error {
+	unlock, err := w.Git.Lock(lockName)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return fn()
+}
+
 // Sync fetches the base branch, the proposal branches and crmops' own refs
 // from the remote, fast-forwards the local base branch (and its work tree)
 // to the remote's, and returns the remote's base commit.
 func (w *Workspace) Sync(ctx context.Context) (gitrepo.Hash, error) {
+	var base gitrepo.Hash
+	err := w.locked(func() error {
+		var err error
+		base, err = w.sync(ctx)
+		return err
+	})
+	return base, err
+}
+
+func (w *Workspace) sync(ctx context.Context) (gitrepo.Hash, error) {
 	remote := w.Remote()
 	err := w.Git.Fetch(ctx, remote,
 		"+refs/heads/"+w.Branch()+":"+w.RemoteRef(),
@@ -137,26 +170,54 @@ func (w *Workspace) CommitToBase(ctx context.Context, files map[string][]byte, m
 	})
 }
 
+// Attempts bounds how often crmops rebuilds a commit on a base branch that
+// moved under it (another crmops, in this checkout or another clone,
+// pushed first) before it gives up and says so.
+const Attempts = 20
+
+// Backoff is how long to wait before attempt n (from 1) of a rebuild on a
+// moved branch: growing, with jitter so that clones racing each other do
+// not retry in lockstep.
+func Backoff(n int) time.Duration {
+	d := time.Duration(n) * 20 * time.Millisecond
+	return d + rand.N(d+time.Millisecond)
+}
+
 // UpdateBase builds a commit on the remote base branch's tip with build and
 // pushes it; when the push is rejected because the branch moved, it fetches
-// and builds again on the new tip, a few times, before giving up.
+// and builds again on the new tip, up to Attempts times, before giving up.
+// It returns only once the commit is on the remote. build must not call
+// Sync or UpdateBase: it runs holding the checkout's lock.
 func (w *Workspace) UpdateBase(ctx context.Context, build func(base gitrepo.Hash) (gitrepo.Hash, error)) (gitrepo.Hash, error) {
 	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		base, err := w.Sync(ctx)
-		if err != nil {
-			return gitrepo.ZeroHash, err
+	for attempt := 0; attempt < Attempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, Backoff(attempt)); err != nil {
+				return gitrepo.ZeroHash, err
+			}
 		}
-		commit, err := build(base)
-		if err != nil {
-			return gitrepo.ZeroHash, err
-		}
-		tmp := "refs/crmops-tmp/" + w.Branch()
-		if err := w.Git.SetRef(tmp, commit); err != nil {
-			return gitrepo.ZeroHash, err
-		}
-		err = w.Git.Push(ctx, w.Remote(), tmp+":refs/heads/"+w.Branch())
-		_ = w.Git.DeleteRef(tmp)
+		var commit gitrepo.Hash
+		err := w.locked(func() error {
+			base, err := w.sync(ctx)
+			if err != nil {
+				return err
+			}
+			if commit, err = build(base); err != nil {
+				return err
+			}
+			// The commit itself is pushed, never a ref another process
+			// could move meanwhile.
+			if err := w.Git.Push(ctx, w.Remote(), commit.String()+":refs/heads/"+w.Branch()); err != nil {
+				return err
+			}
+			if err := w.Git.SetRef(w.RemoteRef(), commit); err != nil {
+				return err
+			}
+			if err := w.fastForward(commit); err != nil {
+				return fmt.Errorf("%s is on the remote, but the checkout could not follow: %w", Short(commit.String()), err)
+			}
+			return nil
+		})
 		if errors.Is(err, gitrepo.ErrRejected) {
 			lastErr = err
 			continue
@@ -164,12 +225,20 @@ func (w *Workspace) UpdateBase(ctx context.Context, build func(base gitrepo.Hash
 		if err != nil {
 			return gitrepo.ZeroHash, fmt.Errorf("push %s: %w", w.Branch(), err)
 		}
-		if err := w.Git.SetRef(w.RemoteRef(), commit); err != nil {
-			return gitrepo.ZeroHash, err
-		}
-		return commit, w.fastForward(commit)
+		return commit, nil
 	}
-	return gitrepo.ZeroHash, fmt.Errorf("push %s: the branch kept moving: %w", w.Branch(), lastErr)
+	return gitrepo.ZeroHash, fmt.Errorf("push %s: the branch kept moving (%d attempts): %w", w.Branch(), Attempts, lastErr)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Files lists every file below proposals/ on the base commit.
@@ -194,4 +263,37 @@ func Short(h string) string {
 // LoginEmail is the e-mail address crmops writes for a login.
 func LoginEmail(login string) string {
 	return strings.ToLower(login) + "@users.noreply.crmops"
+}
+
+// MergedVersion returns the batch file at path as it was merged into the
+// base branch at commit base: the version its receipt names as the one
+// that ran, or, before apply, the one in its merge commit. ok is false for
+// a batch that is not on base or reached it without a merge.
+func (w *Workspace) MergedVersion(base gitrepo.Hash, path string) (mergeCommit string, data []byte, ok bool, err error) {
+	if _, err := w.Git.ReadFile(base, path); err != nil {
+		return "", nil, false, nil
+	}
+	if raw, err := w.Git.ReadFile(base, batch.ReceiptPath(path)); err == nil {
+		if rc, err := batch.DecodeReceipt(batch.ReceiptPath(path), raw); err == nil && plumbing.IsHash(rc.BatchBlob) {
+			data, err := w.Git.Blob(plumbing.NewHash(rc.BatchBlob))
+			return rc.MergeCommit, data, err == nil, err
+		}
+	}
+	id := batch.IDFromPath(path)
+	var merge gitrepo.Hash
+	err = w.Git.Log(base, true, func(c *gitrepo.Commit) error {
+		if len(c.Parents) == 2 && slices.Contains(c.TrailerValues("Crmops-Batch"), id) {
+			merge = c.Hash
+			return gitrepo.ErrStop
+		}
+		return nil
+	})
+	if err != nil || merge.IsZero() {
+		return "", nil, false, err
+	}
+	data, err = w.Git.ReadFile(merge, path)
+	if err != nil {
+		return "", nil, false, nil
+	}
+	return merge.String(), data, true, nil
 }

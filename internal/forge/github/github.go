@@ -105,14 +105,11 @@ func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error)
 	if err != nil {
 		return nil, err
 	}
-	tmp := "refs/crmops-tmp/open"
-	if err := f.ws.Git.SetRef(tmp, head); err != nil {
-		return nil, err
-	}
-	err = f.ws.Git.Push(ctx, f.ws.Remote(), tmp+":"+f.branchRef(p.BatchID))
-	_ = f.ws.Git.DeleteRef(tmp)
+	// The commit itself is pushed, never a ref another crmops process
+	// could move in between.
+	err = f.ws.Git.Push(ctx, f.ws.Remote(), head.String()+":"+f.branchRef(p.BatchID))
 	if errors.Is(err, gitrepo.ErrRejected) {
-		return nil, fmt.Errorf("open %s: branch %s%s already exists on the remote (an earlier run may have opened it); nothing was changed", p.BatchID, forge.BranchPrefix, p.BatchID)
+		return nil, fmt.Errorf("open %s: branch %s%s is already on the remote (another run may have opened it); nothing was changed: %w", p.BatchID, forge.BranchPrefix, p.BatchID, forge.ErrExists)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: push branch: %w", p.BatchID, err)

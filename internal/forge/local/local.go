@@ -71,7 +71,7 @@ func ident(login string, at time.Time) gitrepo.Identity {
 // Open pushes a branch crmops/<id> holding one commit that adds the batch.
 func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error) {
 	if _, err := f.ws.Git.Ref(f.trackingRef(p.BatchID)); err == nil {
-		return nil, fmt.Errorf("open %s: a proposal branch for this batch already exists", p.BatchID)
+		return nil, fmt.Errorf("open %s: %w", p.BatchID, forge.ErrExists)
 	}
 	base, err := f.ws.Git.Ref(f.ws.RemoteRef())
 	if err != nil {
@@ -87,7 +87,9 @@ func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error)
 		return nil, fmt.Errorf("open %s: %w", p.BatchID, err)
 	}
 	branch := forge.BranchPrefix + p.BatchID
-	if err := f.push(ctx, head, "refs/heads/"+branch); err != nil {
+	if err := f.push(ctx, head, "refs/heads/"+branch); errors.Is(err, gitrepo.ErrRejected) {
+		return nil, fmt.Errorf("open %s: %w", p.BatchID, forge.ErrExists)
+	} else if err != nil {
 		return nil, fmt.Errorf("open %s: %w", p.BatchID, err)
 	}
 	if err := f.ws.Git.SetRef(f.trackingRef(p.BatchID), head); err != nil {
@@ -99,14 +101,10 @@ func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error)
 	}, nil
 }
 
-// push sends commit to the remote ref dst without keeping a local branch.
+// push sends commit itself to the remote ref dst: no local ref that another
+// crmops process could move in between.
 func (f *Forge) push(ctx context.Context, commit gitrepo.Hash, dst string) error {
-	tmp := "refs/crmops-tmp/push"
-	if err := f.ws.Git.SetRef(tmp, commit); err != nil {
-		return err
-	}
-	defer func() { _ = f.ws.Git.DeleteRef(tmp) }()
-	return f.ws.Git.Push(ctx, f.ws.Remote(), tmp+":"+dst)
+	return f.ws.Git.Push(ctx, f.ws.Remote(), commit.String()+":"+dst)
 }
 
 // List returns the open proposals as of the last sync.
@@ -336,7 +334,7 @@ func (f *Forge) Close(ctx context.Context, o *forge.Open, login, reason string, 
 // record appends a review commit to the batch's review ref and pushes it.
 func (f *Forge) record(ctx context.Context, o *forge.Open, r review, note string) error {
 	ref := reviewRef(o.BatchID)
-	for attempt := 0; attempt < 5; attempt++ {
+	for attempt := 0; attempt < workspace.Attempts; attempt++ {
 		var parents []gitrepo.Hash
 		if tip, err := f.ws.Git.Ref(ref); err == nil {
 			parents = []gitrepo.Hash{tip}
@@ -355,12 +353,9 @@ func (f *Forge) record(ctx context.Context, o *forge.Open, r review, note string
 		if err != nil {
 			return err
 		}
-		if err := f.ws.Git.SetRef(ref, c); err != nil {
-			return err
-		}
-		err = f.ws.Git.Push(ctx, f.ws.Remote(), ref+":"+ref)
+		err = f.push(ctx, c, ref)
 		if err == nil {
-			return nil
+			return f.ws.Git.SetRef(ref, c)
 		}
 		if !errors.Is(err, gitrepo.ErrRejected) {
 			return fmt.Errorf("record review of %s: %w", o.BatchID, err)
