@@ -48,7 +48,7 @@ func newCheckCmd(f *factory) *cobra.Command {
 			}
 			opts := check.Options{Proposer: by, Now: f.now()}
 			if !base.IsZero() {
-				opts.Merged = func(path string) (string, []byte, bool, error) { return ws.MergedVersion(base, path) }
+				opts.Merged = func(path string) (string, string, bool, error) { return ws.MergedVersion(base, path) }
 			}
 			rows := check.Files(ws.Dir, files, pol, opts)
 			inActions := workflows.InActions(f.getenv)

@@ -3,7 +3,6 @@
 package check
 
 import (
-	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/gitrepo"
 	"github.com/crmops/crmops/internal/policy"
 )
 
@@ -65,9 +65,10 @@ type Options struct {
 	Proposer policy.Proposer
 	// Now is this machine's clock, for refusing batches dated in the future.
 	Now time.Time
-	// Merged, when set, returns a file (by its repository path) as it was
-	// merged into the base branch, if it was: a merged batch never changes.
-	Merged func(path string) (mergeCommit string, data []byte, ok bool, err error)
+	// Merged, when set, returns the git blob id of a file (by its
+	// repository path) as it was merged into the base branch, with the
+	// commit that merged it, if it is there: a merged batch never changes.
+	Merged func(path string) (commit, blob string, ok bool, err error)
 }
 
 // FutureSlack is how far ahead of the checking machine's clock a batch's
@@ -88,12 +89,12 @@ func Files(root string, files []string, pol *policy.Policy, opts Options) []Row 
 			continue
 		}
 		if opts.Merged != nil {
-			commit, merged, ok, err := opts.Merged(name)
+			commit, blob, ok, err := opts.Merged(name)
 			if err != nil {
 				rows = append(rows, Row{File: name, Batch: batch.IDFromPath(name), Error: err.Error()})
 				continue
 			}
-			if ok && !bytes.Equal(merged, data) {
+			if ok && gitrepo.BlobHash(data).String() != blob {
 				rows = append(rows, Row{File: name, Batch: batch.IDFromPath(name), Error: fmt.Sprintf(
 					"%s: changed after its merge %s; a merged batch never changes (what ran is the merged version): restore it, and propose a new batch for a new change",
 					name, short(commit))})

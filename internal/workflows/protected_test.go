@@ -74,3 +74,20 @@ func TestCodeownersExampleCoversTheConfiguration(t *testing.T) {
 		}
 	}
 }
+
+// A pull request that adds apply's saved progress (or anything else under
+// .crmops/) could claim progress never made: check.yml runs on it and fails.
+func TestCheckWorkflowRefusesMachineStateInAPullRequest(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", ".github", "workflows", "check.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	if !strings.Contains(text, `- ".crmops/**"`) {
+		t.Error("check.yml does not run on pull requests that change .crmops/")
+	}
+	step := regexp.MustCompile(`(?s)- name: Refuse machine state in git\n\s+run: \|\n(.*?)\n\n`).FindStringSubmatch(text)
+	if step == nil || !strings.Contains(step[1], "git diff --name-only HEAD^1 HEAD -- .crmops/") || !strings.Contains(step[1], "exit 1") {
+		t.Errorf("check.yml has no step failing a pull request that adds .crmops/ files")
+	}
+}

@@ -265,35 +265,35 @@ func LoginEmail(login string) string {
 	return strings.ToLower(login) + "@users.noreply.crmops"
 }
 
-// MergedVersion returns the batch file at path as it was merged into the
-// base branch at commit base: the version its receipt names as the one
-// that ran, or, before apply, the one in its merge commit. ok is false for
-// a batch that is not on base or reached it without a merge.
-func (w *Workspace) MergedVersion(base gitrepo.Hash, path string) (mergeCommit string, data []byte, ok bool, err error) {
-	if _, err := w.Git.ReadFile(base, path); err != nil {
-		return "", nil, false, nil
+// MergedVersion returns the git blob id of the batch file at path as it
+// was merged into the base branch at commit base, and the commit that says
+// so: the version its receipt names as the one that ran, else the one in
+// its merge commit, else (no merge found, or history too shallow to walk,
+// as in a pull request's check) the base's own. ok is false for a file
+// that is not on base.
+func (w *Workspace) MergedVersion(base gitrepo.Hash, path string) (commit, blob string, ok bool, err error) {
+	onBase, err := w.Git.ReadFile(base, path)
+	if err != nil {
+		return "", "", false, nil
 	}
 	if raw, err := w.Git.ReadFile(base, batch.ReceiptPath(path)); err == nil {
 		if rc, err := batch.DecodeReceipt(batch.ReceiptPath(path), raw); err == nil && plumbing.IsHash(rc.BatchBlob) {
-			data, err := w.Git.Blob(plumbing.NewHash(rc.BatchBlob))
-			return rc.MergeCommit, data, err == nil, err
+			return rc.MergeCommit, rc.BatchBlob, true, nil
 		}
 	}
 	id := batch.IDFromPath(path)
 	var merge gitrepo.Hash
-	err = w.Git.Log(base, true, func(c *gitrepo.Commit) error {
+	_ = w.Git.Log(base, true, func(c *gitrepo.Commit) error {
 		if len(c.Parents) == 2 && slices.Contains(c.TrailerValues("Crmops-Batch"), id) {
 			merge = c.Hash
 			return gitrepo.ErrStop
 		}
 		return nil
 	})
-	if err != nil || merge.IsZero() {
-		return "", nil, false, err
+	if !merge.IsZero() {
+		if data, err := w.Git.ReadFile(merge, path); err == nil {
+			return merge.String(), gitrepo.BlobHash(data).String(), true, nil
+		}
 	}
-	data, err = w.Git.ReadFile(merge, path)
-	if err != nil {
-		return "", nil, false, nil
-	}
-	return merge.String(), data, true, nil
+	return base.String(), gitrepo.BlobHash(onBase).String(), true, nil
 }
