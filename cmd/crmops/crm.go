@@ -6,18 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/crm/csvio"
 	"github.com/crmops/crmops/internal/crm/sqlite"
 	"github.com/crmops/crmops/internal/seed"
-	"github.com/crmops/crmops/internal/strictyaml"
 )
 
 func newCRMCmd(f *factory) *cobra.Command {
@@ -35,13 +32,13 @@ func newCRMImportCmd(f *factory) *cobra.Command {
 			"checked before anything is written, and the records are written in one transaction.\n" +
 			"A crmops CSV (an \"id\" column, field names as headers) and a HubSpot export (\"Record ID\",\n" +
 			"property labels) are both read. An id on two rows is an error unless --last-wins is given.\n" +
-			"The standard objects (" + strings.Join(standardObjects, ", ") + ") and any object the CRM has\n" +
+			"The standard objects (" + strings.Join(crm.StandardObjects, ", ") + ") and any object the CRM has\n" +
 			"records of can be imported into; any other needs --new-object.",
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			object, file := a[0], a[1]
-			if err := checkObjectName(object); err != nil {
-				return err
+			if err := crm.CheckObjectName(object); err != nil {
+				return fmt.Errorf("import: %w", err)
 			}
 			ws, err := f.workspace()
 			if err != nil {
@@ -53,8 +50,12 @@ func newCRMImportCmd(f *factory) *cobra.Command {
 			}
 			defer db.Close()
 			if !newObject {
-				if err := checkObjectKnown(cmd.Context(), db, object); err != nil {
+				have, err := db.Objects(cmd.Context())
+				if err != nil {
 					return err
+				}
+				if err := crm.CheckImportTarget(object, have); err != nil {
+					return fmt.Errorf("import: %w", err)
 				}
 			}
 			in, err := os.Open(file)
@@ -62,31 +63,10 @@ func newCRMImportCmd(f *factory) *cobra.Command {
 				return fmt.Errorf("import: %w", err)
 			}
 			defer in.Close()
-			// Read the whole file before writing anything: a bad row must
-			// leave the CRM untouched.
-			var recs []crm.Record
-			rows := 0
-			index := map[string]int{} // id -> position in recs, for --last-wins
-			// ReadWith tells crmops' CSV from a HubSpot export by its header;
-			// the object settles HubSpot's ambiguous labels ("Company name").
-			opts := csvio.ReadOptions{Object: object, AllowRepeatedIDs: lastWins}
-			err = csvio.ReadWith(in, file, opts, func(_ int, r crm.Record) error {
-				rows++
-				if i, seen := index[r.ID]; seen {
-					// Later rows overwrite the values they have; their empty
-					// cells leave earlier values alone, as upserting each row
-					// in turn would.
-					for k, v := range r.Fields {
-						recs[i].Fields[k] = v
-					}
-					return nil
-				}
-				if lastWins {
-					index[r.ID] = len(recs)
-				}
-				recs = append(recs, r)
-				return nil
-			})
+			// The whole file is read before anything is written: a bad row
+			// must leave the CRM untouched. The object settles HubSpot's
+			// ambiguous labels ("Company name").
+			recs, repeated, err := csvio.ReadAll(in, file, csvio.ReadOptions{Object: object, AllowRepeatedIDs: lastWins})
 			if err != nil {
 				return err
 			}
@@ -95,12 +75,12 @@ func newCRMImportCmd(f *factory) *cobra.Command {
 				return fmt.Errorf("import %s: %w", file, err)
 			}
 			fmt.Fprintf(f.out, "%s: %d records read, %d inserted, %d updated", object, len(recs), ins, upd)
-			if n := rows - len(recs); n > 0 {
+			if repeated > 0 {
 				what := "rows"
-				if n == 1 {
+				if repeated == 1 {
 					what = "row"
 				}
-				fmt.Fprintf(f.out, " (%d %s repeated an earlier id; the later values won)", n, what)
+				fmt.Fprintf(f.out, " (%d %s repeated an earlier id; the later values won)", repeated, what)
 			}
 			fmt.Fprintln(f.out)
 			return nil
@@ -111,108 +91,6 @@ func newCRMImportCmd(f *factory) *cobra.Command {
 	cmd.Flags().BoolVar(&newObject, "new-object", false,
 		"allow importing into an object the CRM has no records of yet and is not a standard object, creating it")
 	return cmd
-}
-
-// standardObjects exist in the embedded CRM from the start, as in HubSpot:
-// the first import into them needs no --new-object.
-var standardObjects = []string{"companies", "contacts", "deals"}
-
-// checkObjectName refuses an object name that no batch could ever change,
-// by the batch format's own rule: a change naming it fails validation.
-func checkObjectName(object string) error {
-	probe := batch.Change{ID: "import", Kind: "custom", Object: object, Record: "import", Source: "import",
-		Op: batch.OpSet, Field: "import", After: "import"}
-	err := probe.Validate("")
-	if err == nil {
-		return nil
-	}
-	var se *strictyaml.Error
-	if !errors.As(err, &se) || se.Key != "object" {
-		// Only the object varies, so this is a bug here, not bad input.
-		return fmt.Errorf("import: checking object name %q: %s", object, strings.TrimPrefix(err.Error(), ": "))
-	}
-	msg := "import: object " + se.Msg // `"Contacts" is not a valid object name (...)`
-	if s := suggestObject(object, standardObjects); s != "" {
-		msg += fmt.Sprintf("; did you mean %q?", s)
-	}
-	return errors.New(msg)
-}
-
-// checkObjectKnown refuses to create an object by accident: object must be
-// standard or already have records.
-func checkObjectKnown(ctx context.Context, db *sqlite.DB, object string) error {
-	have, err := db.Objects(ctx)
-	if err != nil {
-		return err
-	}
-	known := append([]string(nil), standardObjects...)
-	for _, o := range have {
-		if !slices.Contains(known, o) {
-			known = append(known, o)
-		}
-	}
-	sort.Strings(known)
-	if slices.Contains(known, object) {
-		return nil
-	}
-	msg := fmt.Sprintf("import: the CRM has no object %q (it has %s)", object, strings.Join(known, ", "))
-	if s := suggestObject(object, known); s != "" {
-		return fmt.Errorf("%s; did you mean %q? To create %q, run again with --new-object", msg, s, object)
-	}
-	return errors.New(msg + "; to create it, run again with --new-object")
-}
-
-// suggestObject returns the known object name closest to object when it is
-// a near miss: another case, a singular, a separator or a typo or two away.
-func suggestObject(object string, known []string) string {
-	stem := func(s string) string {
-		s = strings.ToLower(strings.TrimSpace(s))
-		s = strings.NewReplacer("-", "_", " ", "_").Replace(s)
-		switch {
-		case strings.HasSuffix(s, "ies"):
-			s = strings.TrimSuffix(s, "ies") + "y"
-		case strings.HasSuffix(s, "s"):
-			s = strings.TrimSuffix(s, "s")
-		}
-		return s
-	}
-	want := stem(object)
-	best, bestDist := "", -1
-	for _, k := range known {
-		if k == object {
-			continue
-		}
-		d := editDistance(want, stem(k))
-		limit := 1
-		if len(want) >= 5 {
-			limit = 2
-		}
-		if d <= limit && (bestDist < 0 || d < bestDist) {
-			best, bestDist = k, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func splitRef(ref string) (object, id string, err error) {

@@ -121,16 +121,3 @@ func TestImportUnknownObjectNeedsNewObject(t *testing.T) {
 	}
 	h.importFails(`import: the CRM has no object "widget" (it has companies, contacts, deals, widgets); did you mean "widgets"? To create "widget", run again with --new-object`, "widget", file)
 }
-
-func TestSuggestObject(t *testing.T) {
-	known := []string{"companies", "contacts", "deals", "tickets"}
-	for object, want := range map[string]string{
-		"Contacts": "contacts", "CONTACTS": "contacts", "contact": "contacts", "company": "companies",
-		"Deal": "deals", "contcts": "contacts", "ticket": "tickets",
-		"widgets": "", "x": "", "products": "", "contacts": "",
-	} {
-		if got := suggestObject(object, known); got != want {
-			t.Errorf("suggestObject(%q) = %q, want %q", object, got, want)
-		}
-	}
-}

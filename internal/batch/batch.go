@@ -168,6 +168,12 @@ func ValidID(id string) bool {
 	return true
 }
 
+// ValidObject reports whether name can be a CRM object name (lower case
+// letters, digits and _, starting with a letter). It is the rule a change's
+// object is validated by, so anything else that accepts object names (such
+// as import) can refuse a name no batch could ever change.
+func ValidObject(name string) bool { return objectPattern.MatchString(name) }
+
 // ValidField reports whether name can be a CRM field (property) name.
 func ValidField(name string) bool { return fieldPattern.MatchString(name) }
 
@@ -276,7 +282,7 @@ func (c *Change) Validate(file string) error {
 		return bad("id", "%q is not a valid change id", c.ID)
 	case !contains(Kinds, c.Kind):
 		return bad("kind", "unknown kind %q (one of %s)", c.Kind, strings.Join(Kinds, ", "))
-	case !objectPattern.MatchString(c.Object):
+	case !ValidObject(c.Object):
 		return bad("object", "%q is not a valid object name (lower case letters, digits, _)", c.Object)
 	case strings.TrimSpace(c.Record) == "" || strings.ContainsAny(c.Record, "/\n\r"):
 		return bad("record", "%q is not a valid record id", c.Record)

@@ -6,7 +6,13 @@ package crm
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/textdist"
 )
 
 // Record is one CRM object instance. Every field value is a string; an absent
@@ -95,4 +101,86 @@ type Connector interface {
 	Unmerge(ctx context.Context, reqs []MergeRequest) ([]Result, error)
 	// Close releases the connection.
 	Close() error
+}
+
+// StandardObjects exist in every CRM from the start, as in HubSpot, even
+// before they have records: importing into them needs no confirmation that
+// a new object is meant.
+var StandardObjects = []string{"companies", "contacts", "deals"}
+
+// CheckObjectName refuses an object name that no batch could ever change
+// (batch.ValidObject), since records imported under it could never be
+// corrected by crmops. A near miss of a standard object ("Contacts") is
+// suggested. No option allows such a name.
+func CheckObjectName(object string) error {
+	if batch.ValidObject(object) {
+		return nil
+	}
+	msg := fmt.Sprintf("object %q is not a valid object name (lower case letters, digits, _)", object)
+	if s := SuggestObject(object, StandardObjects); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return errors.New(msg)
+}
+
+// CheckImportTarget refuses to create an object by accident: importing into
+// object is allowed when it is standard or among have, the objects the CRM
+// already has records of. Otherwise a typo ("contact", "compnies") would
+// silently start a new object beside the real one, so the error names the
+// known objects, suggests a near miss, and says that crmops' --new-object
+// creates the object deliberately (the caller skips this check then).
+func CheckImportTarget(object string, have []string) error {
+	known := slices.Clone(StandardObjects)
+	for _, o := range have {
+		if !slices.Contains(known, o) {
+			known = append(known, o)
+		}
+	}
+	slices.Sort(known)
+	if slices.Contains(known, object) {
+		return nil
+	}
+	msg := fmt.Sprintf("the CRM has no object %q (it has %s)", object, strings.Join(known, ", "))
+	if s := SuggestObject(object, known); s != "" {
+		return fmt.Errorf("%s; did you mean %q? To create %q, run again with --new-object", msg, s, object)
+	}
+	return errors.New(msg + "; to create it, run again with --new-object")
+}
+
+// SuggestObject returns the name in known closest to object when object is
+// a near miss of it (another case, a singular, a separator, or a typo or
+// two away), else "". People type object names from memory, and HubSpot
+// shows them capitalised and singular ("Contact"), so an error that names
+// the likely intended object saves a round trip. object itself is never
+// suggested.
+func SuggestObject(object string, known []string) string {
+	stem := func(s string) string {
+		s = strings.ToLower(strings.TrimSpace(s))
+		s = strings.NewReplacer("-", "_", " ", "_").Replace(s)
+		switch {
+		case strings.HasSuffix(s, "ies"):
+			s = strings.TrimSuffix(s, "ies") + "y"
+		case strings.HasSuffix(s, "s"):
+			s = strings.TrimSuffix(s, "s")
+		}
+		return s
+	}
+	want := stem(object)
+	// Short names allow one edit only: two would make "x" a near miss of
+	// any two-letter name.
+	limit := 1
+	if len(want) >= 5 {
+		limit = 2
+	}
+	best, bestDist := "", -1
+	for _, k := range known {
+		if k == object {
+			continue
+		}
+		d := textdist.Levenshtein(want, stem(k))
+		if d <= limit && (bestDist < 0 || d < bestDist) {
+			best, bestDist = k, d
+		}
+	}
+	return best
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/crm"
+	"github.com/crmops/crmops/internal/textdist"
 )
 
 var quickstart = Options{Seed: 1, Contacts: 300, Companies: 80}
@@ -450,27 +451,6 @@ func digits9(p string) string {
 	return d[max(len(d)-9, 0):]
 }
 
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
-
 func isNickname(a, b string) bool {
 	for _, n := range nicknames {
 		if (n.formal == a && slices.Contains(n.nick, b)) || (n.formal == b && slices.Contains(n.nick, a)) {
@@ -510,7 +490,7 @@ func TestMergesJoinPlantedDuplicates(t *testing.T) {
 					similar = a["domain"] == b["domain"] && a["name"] != b["name"] && companyKey(a["name"]) == companyKey(b["name"])
 				case ObjectContacts:
 					sameEmail := strings.EqualFold(a["email"], b["email"]) &&
-						editDistance(a["firstname"]+" "+a["lastname"], b["firstname"]+" "+b["lastname"]) <= 2
+						textdist.Levenshtein(a["firstname"]+" "+a["lastname"], b["firstname"]+" "+b["lastname"]) <= 2
 					nick := a["company"] == b["company"] && a["lastname"] == b["lastname"] && a["phone"] != "" &&
 						digits9(a["phone"]) == digits9(b["phone"]) && isNickname(a["firstname"], b["firstname"])
 					similar = sameEmail || nick

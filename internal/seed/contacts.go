@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmops/crmops/internal/textdist"
 )
 
 // Duplicate kinds planted among contacts, and how often each is chosen.
@@ -410,24 +412,7 @@ func related(a, b string) bool {
 // (Elena and Helena, Victor and Victoria): relatives that close could not be
 // told from a typo by anyone, so they are not planted as different people.
 func nearlyEqual(a, b string) bool {
-	a, b = strings.ToLower(a), strings.ToLower(b)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)] <= 2
+	return textdist.Levenshtein(strings.ToLower(a), strings.ToLower(b)) <= 2
 }
 
 // caseVariant writes an email with capitals: "Anna.Berg@Acme.io" or all

@@ -162,6 +162,34 @@ func ReadWith(r io.Reader, name string, opts ReadOptions, fn func(line int, rec 
 	}
 }
 
+// ReadAll reads the whole file with ReadWith and returns its records, for
+// callers that must see every row before acting on any (an all-or-nothing
+// import). An id on several rows, which only ReadOptions.AllowRepeatedIDs
+// lets through, becomes one record at the position of its first row: later
+// rows overwrite the values they have and their empty cells leave earlier
+// values alone, as upserting each row in turn would. repeated is how many
+// rows were merged into an earlier one (rows read = len(recs) + repeated).
+// On error no records are returned.
+func ReadAll(r io.Reader, name string, opts ReadOptions) (recs []crm.Record, repeated int, err error) {
+	index := map[string]int{} // id -> position in recs
+	err = ReadWith(r, name, opts, func(_ int, rec crm.Record) error {
+		if i, seen := index[rec.ID]; seen {
+			for k, v := range rec.Fields {
+				recs[i].Fields[k] = v
+			}
+			repeated++
+			return nil
+		}
+		index[rec.ID] = len(recs)
+		recs = append(recs, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return recs, repeated, nil
+}
+
 func blank(row []string) bool {
 	for _, cell := range row {
 		if cell != "" {

@@ -319,3 +319,50 @@ func TestReadRepeatedIDs(t *testing.T) {
 		}
 	})
 }
+
+func TestReadAll(t *testing.T) {
+	tests := []struct {
+		name         string
+		opts         ReadOptions
+		input        string
+		want         []row // lines are not returned; 0 here
+		wantRepeated int
+	}{
+		{"every row becomes a record in file order",
+			ReadOptions{}, "id,email\n1,a@x.com\n2,b@x.com\n",
+			[]row{r(0, "1", "email", "a@x.com"), r(0, "2", "email", "b@x.com")}, 0},
+		{"with AllowRepeatedIDs a repeated id is merged into its first row, later values winning",
+			ReadOptions{AllowRepeatedIDs: true}, "id,email,phone\n1001,a@x.com,555\n1002,b@x.com,\n1001,newer@x.com,\n",
+			[]row{r(0, "1001", "email", "newer@x.com", "phone", "555"), r(0, "1002", "email", "b@x.com")}, 1},
+		{"each repeat is counted",
+			ReadOptions{AllowRepeatedIDs: true}, "id,email\n1,a\n1,b\n1,c\n2,d\n2,e\n",
+			[]row{r(0, "1", "email", "c"), r(0, "2", "email", "e")}, 3},
+		{"a header without rows yields no records",
+			ReadOptions{}, "id,email\n", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, repeated, err := ReadAll(strings.NewReader(tt.input), "contacts.csv", tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []row
+			for _, rec := range recs {
+				got = append(got, row{0, rec})
+			}
+			if !sameRows(got, tt.want) || repeated != tt.wantRepeated {
+				t.Errorf("ReadAll = %v, %d repeated; want %v, %d", got, repeated, tt.want, tt.wantRepeated)
+			}
+		})
+	}
+
+	t.Run("without AllowRepeatedIDs a repeated id is an error and no records are returned", func(t *testing.T) {
+		recs, repeated, err := ReadAll(strings.NewReader("id,email\n1,a\n1,b\n"), "contacts.csv", ReadOptions{})
+		if want := `contacts.csv:3: id: "1" repeats line 2`; err == nil || err.Error() != want {
+			t.Fatalf("err = %v, want %q", err, want)
+		}
+		if recs != nil || repeated != 0 {
+			t.Errorf("got %v, %d repeated with the error", recs, repeated)
+		}
+	})
+}

@@ -1,0 +1,29 @@
+// Package textdist measures how far apart two strings are, for the places
+// crmops tells a near miss from a different value: suggesting the object a
+// user probably meant, and keeping generated names from looking like typos
+// of each other.
+package textdist
+
+// Levenshtein is the edit distance between a and b: the fewest single-byte
+// insertions, deletions and substitutions that turn a into b. It counts
+// bytes, not runes, so a non-ASCII letter can count as more than one edit;
+// the callers compare ASCII identifiers and names, where that never matters.
+func Levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
