@@ -689,10 +689,57 @@ func (r *Runner) commitReceipt(ctx context.Context, rc *batch.Receipt) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.WS.CommitToBase(ctx, map[string][]byte{path: data}, msg, who); err != nil {
+	_, err = r.WS.UpdateBase(ctx, func(base gitrepo.Hash) (gitrepo.Hash, error) {
+		files, message := map[string][]byte{path: data}, msg
+		// An apply in another clone may have recorded the batch while this
+		// one ran it too. Compare-and-swap let only one of them write each
+		// change; the other saw it already_applied. The first receipt is
+		// the record: it is never replaced, only told which of its
+		// already_applied changes this run applied.
+		if theirs, err := r.WS.Git.ReadFile(base, path); err == nil {
+			merged, changed := mergeReceipts(path, theirs, rc)
+			if !changed {
+				return gitrepo.ZeroHash, errRecorded
+			}
+			if files[path], err = batch.Encode(merged); err != nil {
+				return gitrepo.ZeroHash, err
+			}
+			message = fmt.Sprintf("Record batch %s: two applies ran it at once\n\nThe changes this run applied were already_applied in the receipt the other\nrun committed first.\n\n[skip actions]\n\n%s: %s\n", rc.Batch, TrailerBatch, rc.Batch)
+		}
+		return r.WS.Git.CommitTree(gitrepo.CommitOptions{
+			Base: base, Parents: []gitrepo.Hash{base}, Files: files,
+			Message: message, Author: who, Committer: who,
+		})
+	})
+	if errors.Is(err, errRecorded) {
+		r.logf("%s: another apply recorded its receipt first; keeping that one", rc.Batch)
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("commit receipt: %w", err)
 	}
 	return nil
+}
+
+var errRecorded = errors.New("the receipt is already on the base branch")
+
+// mergeReceipts takes the receipt already committed (theirs) and marks
+// applied every change it calls already_applied that ours applied: the
+// one write the CRM took was ours. changed is false when there is nothing
+// to add, or theirs is not a receipt of the batch.
+func mergeReceipts(path string, theirs []byte, ours *batch.Receipt) (*batch.Receipt, bool) {
+	rc, err := batch.DecodeReceipt(path, theirs)
+	if err != nil || rc.Batch != ours.Batch {
+		return nil, false
+	}
+	changed := false
+	for i, c := range rc.Changes {
+		if mine, ok := ours.Result(c.ID); ok && c.Status == batch.StatusAlreadyApplied && mine.Status == batch.StatusApplied {
+			rc.Changes[i] = mine
+			changed = true
+		}
+	}
+	return rc, changed
 }
 
 // receiptPath puts the receipt beside its batch, wherever it is sharded.

@@ -24,6 +24,38 @@ type durableStorage struct {
 	gitDir string
 }
 
+// Another crmops process in this checkout may have fetched since this one
+// listed the packs: go-git reads the list of packfiles once and never again,
+// so an object in a pack written since is "not found". Before saying so, the
+// lookups below read the list again, once.
+
+func (s *durableStorage) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
+	o, err := s.Storage.EncodedObject(t, h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		s.Storage.Reindex()
+		o, err = s.Storage.EncodedObject(t, h)
+	}
+	return o, err
+}
+
+func (s *durableStorage) HasEncodedObject(h plumbing.Hash) error {
+	err := s.Storage.HasEncodedObject(h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		s.Storage.Reindex()
+		err = s.Storage.HasEncodedObject(h)
+	}
+	return err
+}
+
+func (s *durableStorage) EncodedObjectSize(h plumbing.Hash) (int64, error) {
+	n, err := s.Storage.EncodedObjectSize(h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		s.Storage.Reindex()
+		n, err = s.Storage.EncodedObjectSize(h)
+	}
+	return n, err
+}
+
 func (s *durableStorage) SetReference(ref *plumbing.Reference) error {
 	return s.writeRef(ref)
 }

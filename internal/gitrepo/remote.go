@@ -15,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
+	"github.com/go-git/go-git/v5/storage"
 )
 
 // Fetch brings refs and their objects from the named remote. refspecs are
@@ -53,14 +54,22 @@ func (r *Repo) Fetch(ctx context.Context, remote string, refspecs ...string) err
 			prune = false
 		}
 	}
-	err := r.git.FetchContext(ctx, &git.FetchOptions{
+	opts := &git.FetchOptions{
 		RemoteName: remote,
 		RefSpecs:   specs,
 		Auth:       r.Auth,
 		Tags:       git.NoTags,
 		Force:      true,
 		Prune:      prune && len(pruneSpecs) > 0,
-	})
+	}
+	err := r.git.FetchContext(ctx, opts)
+	// go-git updates each local ref with a compare-and-set against the value
+	// it read when the fetch began; another crmops process in this checkout
+	// (a push recording its tracking ref, a pruned branch) may change one in
+	// between. Fetching again is safe: it converges on the remote's refs.
+	for attempt := 0; attempt < 5 && racedFetch(err); attempt++ {
+		err = r.git.FetchContext(ctx, opts)
+	}
 	var noMatch git.NoMatchingRefSpecError
 	switch {
 	case err == nil, errors.Is(err, git.NoErrAlreadyUpToDate):
@@ -72,6 +81,22 @@ func (r *Repo) Fetch(ctx context.Context, remote string, refspecs ...string) err
 	default:
 		return fmt.Errorf("fetch %s %s: %w", remote, strings.Join(refspecs, " "), err)
 	}
+}
+
+// racedFetch reports a fetch that lost a race with another process and
+// converges when run again: a local ref changed under its compare-and-set,
+// or a remote ref deleted between the advertisement and the request (the
+// remote then answers "not our ref" for the hash go-git asked for).
+func racedFetch(err error) bool {
+	if err == nil {
+		return false
+	}
+	// The remote side of a local (file) remote is a git upload-pack process
+	// of its own: answering "not our ref" it exits, and go-git, still
+	// writing its request, sees a broken pipe.
+	msg := err.Error()
+	return errors.Is(err, storage.ErrReferenceHasChanged) || errors.Is(err, plumbing.ErrReferenceNotFound) ||
+		strings.Contains(msg, "not our ref") || strings.Contains(msg, "broken pipe")
 }
 
 // RemoteRefs lists the remote's refs whose names start with prefix (as

@@ -78,6 +78,12 @@ var ErrDiverged = errors.New("local branch has commits that are not on the remot
 // the base branch.
 const lockName = "crmops-workspace.lock"
 
+// Locked runs fn holding the checkout's lock, for a forge writing refs that
+// Sync fetches into (remote-tracking refs, review refs): a write beside a
+// fetch fails the fetch's compare-and-set. fn must not call Sync or
+// UpdateBase: the lock is not reentrant.
+func (w *Workspace) Locked(fn func() error) error { return w.locked(fn) }
+
 // locked runs fn holding the checkout's lock. fn must not call Sync or
 // UpdateBase (the lock is not reentrant); it calls sync instead.
 func (w *Workspace) locked(fn func() error) error {

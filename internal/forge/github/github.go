@@ -145,7 +145,7 @@ func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error)
 			return nil, f.undoOpen(ctx, p.BatchID, n, fmt.Errorf("open %s: status on #%d: %w", p.BatchID, n, err))
 		}
 	}
-	_ = f.ws.Git.SetRef(f.trackingRef(p.BatchID), head)
+	_ = f.ws.Locked(func() error { return f.ws.Git.SetRef(f.trackingRef(p.BatchID), head) })
 	return &forge.Open{
 		BatchID: p.BatchID, Branch: forge.BranchPrefix + p.BatchID, PullRequest: n, URL: pr.GetHTMLURL(),
 		Head: head.String(), Base: base.String(), Author: author, Created: p.At,
@@ -259,7 +259,8 @@ func (f *Forge) describe(ctx context.Context, pr *gh.PullRequest, attribute bool
 	head := plumbing.NewHash(pr.GetHead().GetSHA())
 	if _, err := f.ws.Git.CommitInfo(head); err != nil {
 		ref := fmt.Sprintf("refs/crmops-pr/%d", n)
-		if err := f.ws.Git.Fetch(ctx, f.ws.Remote(), fmt.Sprintf("+refs/pull/%d/head:%s", n, ref)); err != nil {
+		fetch := func() error { return f.ws.Git.Fetch(ctx, f.ws.Remote(), fmt.Sprintf("+refs/pull/%d/head:%s", n, ref)) }
+		if err := f.ws.Locked(fetch); err != nil {
 			return nil, fmt.Errorf("pull request #%d: fetch its head: %w", n, err)
 		}
 	}
@@ -471,7 +472,7 @@ func (f *Forge) Merge(ctx context.Context, o *forge.Open, m forge.Merge) (string
 	if _, err := f.client.Git.DeleteRef(ctx, f.owner, f.repo, "heads/"+branch); err != nil {
 		return res.GetSHA(), fmt.Errorf("merge #%d: merged, but deleting the branch failed: %w", o.PullRequest, err)
 	}
-	_ = f.ws.Git.DeleteRef(f.trackingRef(o.BatchID))
+	_ = f.ws.Locked(func() error { return f.ws.Git.DeleteRef(f.trackingRef(o.BatchID)) })
 	return res.GetSHA(), nil
 }
 

@@ -92,7 +92,7 @@ func (f *Forge) Open(ctx context.Context, p forge.Proposal) (*forge.Open, error)
 	} else if err != nil {
 		return nil, fmt.Errorf("open %s: %w", p.BatchID, err)
 	}
-	if err := f.ws.Git.SetRef(f.trackingRef(p.BatchID), head); err != nil {
+	if err := f.ws.Locked(func() error { return f.ws.Git.SetRef(f.trackingRef(p.BatchID), head) }); err != nil {
 		return nil, err
 	}
 	return &forge.Open{
@@ -328,7 +328,7 @@ func (f *Forge) Close(ctx context.Context, o *forge.Open, login, reason string, 
 	if err := f.ws.Git.Push(ctx, f.ws.Remote(), ":refs/heads/"+o.Branch); err != nil {
 		return fmt.Errorf("close %s: delete branch: %w", o.BatchID, err)
 	}
-	return f.ws.Git.DeleteRef(f.trackingRef(o.BatchID))
+	return f.ws.Locked(func() error { return f.ws.Git.DeleteRef(f.trackingRef(o.BatchID)) })
 }
 
 // record appends a review commit to the batch's review ref and pushes it.
@@ -355,13 +355,13 @@ func (f *Forge) record(ctx context.Context, o *forge.Open, r review, note string
 		}
 		err = f.push(ctx, c, ref)
 		if err == nil {
-			return f.ws.Git.SetRef(ref, c)
+			return f.ws.Locked(func() error { return f.ws.Git.SetRef(ref, c) })
 		}
 		if !errors.Is(err, gitrepo.ErrRejected) {
 			return fmt.Errorf("record review of %s: %w", o.BatchID, err)
 		}
 		// Someone else reviewed meanwhile: take their record and append.
-		if err := f.ws.Git.Fetch(ctx, f.ws.Remote(), "+"+ref+":"+ref); err != nil {
+		if err := f.ws.Locked(func() error { return f.ws.Git.Fetch(ctx, f.ws.Remote(), "+"+ref+":"+ref) }); err != nil {
 			return fmt.Errorf("record review of %s: %w", o.BatchID, err)
 		}
 	}
@@ -400,7 +400,7 @@ func (f *Forge) Merge(ctx context.Context, o *forge.Open, m forge.Merge) (string
 	if err := f.ws.Git.Push(ctx, f.ws.Remote(), ":refs/heads/"+o.Branch); err != nil {
 		return merged.String(), fmt.Errorf("merge %s: merged, but deleting the branch failed: %w", o.BatchID, err)
 	}
-	return merged.String(), f.ws.Git.DeleteRef(f.trackingRef(o.BatchID))
+	return merged.String(), f.ws.Locked(func() error { return f.ws.Git.DeleteRef(f.trackingRef(o.BatchID)) })
 }
 
 // MergedBy finds the merge commit that brought the batch onto the base
