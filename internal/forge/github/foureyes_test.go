@@ -493,3 +493,40 @@ func TestAForkPullRequestMergedByHandIsNoEvidence(t *testing.T) {
 		t.Fatalf("merge evidence %+v from a fork merged by hand, want none", m)
 	}
 }
+
+// An author GitHub links to no account is enough to make a commit
+// unattributed, even when its committer is someone GitHub knows: whoever
+// wrote it cannot be excluded from approving.
+func TestAnUnlinkedAuthorAloneMakesACommitUnattributed(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	o, edit := openWithEdit(t, fx, "20261124T060000Z-enrichment-0au7h0", who("Someone", "someone@example.com"), who("Bob", fx.srv.NoReplyEmail("bob")))
+	got, err := fx.forge.Get(ctx, o.BatchID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Unattributed, []string{edit.String()}) {
+		t.Fatalf("unattributed %v, want the edit %s: its author is linked to no account", got.Unattributed, edit)
+	}
+}
+
+// An approval counts only from someone who can still write to the
+// repository: a reviewer with read access approves nothing.
+func TestAReviewerWhoCanOnlyReadDoesNotCount(t *testing.T) {
+	fx := newFixture(t)
+	ctx := context.Background()
+	o, err := fx.forge.Open(ctx, proposal("20261124T060000Z-enrichment-0read0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.review(t, "tok-alice", o.PullRequest, hash(o.Head), "APPROVE")
+	fx.review(t, "tok-bob", o.PullRequest, hash(o.Head), "APPROVE")
+	fx.srv.SetPermission("alice", "read")
+	approvals, err := fx.forge.Approvals(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(logins(approvals), []string{"bob"}) {
+		t.Fatalf("approvals %v, want bob's only: alice can only read", logins(approvals))
+	}
+}
