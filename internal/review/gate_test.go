@@ -184,6 +184,9 @@ func TestTheGateDecidesOnlyWithEvidence(t *testing.T) {
 		{name: "already on the base branch", change: gateAuto, edit: func(g *gate, o *forge.Open) {
 			o.Base = g.toBase(map[string][]byte{o.Path: o.Content}).String()
 		}, blocked: "proposals/2026-11/" + gateID + ".yaml is already on the base branch"},
+		{name: "its id on the base branch at another path", change: gateAuto, edit: func(g *gate, o *forge.Open) {
+			o.Base = g.toBase(map[string][]byte{"proposals/2026-10/" + gateID + ".receipt.yaml": []byte("x")}).String()
+		}, blocked: "batch " + gateID + " is already on the base branch, at proposals/2026-10/" + gateID + ".receipt.yaml"},
 		{name: "from a fork", change: gateReview, approvals: true, edit: func(g *gate, o *forge.Open) { o.FromFork = true },
 			blocked: "it comes from a fork; crmops merges only branches of this repository"},
 		{name: "unattributed, approved", change: gateReview, approvals: true, edit: func(g *gate, o *forge.Open) {

@@ -74,6 +74,14 @@ func (s *Service) Evaluate(ctx context.Context, o *forge.Open) (*Evaluation, err
 		ev.Blocked = o.Path + " is already on the base branch"
 		return ev, nil
 	}
+	// The same id at another path (another month's folder) is the same
+	// batch as far as every reader is concerned: one id, one batch.
+	if at, err := s.idOnBase(base, o.BatchID); err != nil {
+		return nil, err
+	} else if at != "" {
+		ev.Blocked = fmt.Sprintf("batch %s is already on the base branch, at %s", o.BatchID, at)
+		return ev, nil
+	}
 	if o.FromFork {
 		ev.Blocked = "it comes from a fork; crmops merges only branches of this repository (a writer can push the batch to a crmops/ branch here, where it is reviewed like any proposal)"
 		return ev, nil
@@ -99,6 +107,21 @@ func (s *Service) Evaluate(ctx context.Context, o *forge.Open) (*Evaluation, err
 		ev.Decision = decision
 	}
 	return ev, nil
+}
+
+// idOnBase returns a file on base that belongs to batch id (its batch
+// file, receipt or rejection), or "".
+func (s *Service) idOnBase(base gitrepo.Hash, id string) (string, error) {
+	files, err := s.WS.Files(base, batch.Dir)
+	if err != nil {
+		return "", err
+	}
+	for _, f := range files {
+		if batch.IDOfFile(f) == id {
+			return f, nil
+		}
+	}
+	return "", nil
 }
 
 // ProposerOf is who proposed o, as the forge knows it: the one fact about a
@@ -153,7 +176,9 @@ func (s *Service) Merge(ctx context.Context, ref *forge.Open, actor string) (*Me
 		if attempt > 0 {
 			// Another merge or receipt moved the base: evaluate again on
 			// the new tip, after a moment, so racing clones spread out.
-			time.Sleep(workspace.Backoff(attempt))
+			if err := workspace.Sleep(ctx, workspace.Backoff(attempt)); err != nil {
+				return nil, err
+			}
 		}
 		if _, err := s.WS.Sync(ctx); err != nil {
 			return nil, err

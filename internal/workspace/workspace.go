@@ -198,7 +198,7 @@ func (w *Workspace) UpdateBase(ctx context.Context, build func(base gitrepo.Hash
 	var lastErr error
 	for attempt := 0; attempt < Attempts; attempt++ {
 		if attempt > 0 {
-			if err := sleep(ctx, Backoff(attempt)); err != nil {
+			if err := Sleep(ctx, Backoff(attempt)); err != nil {
 				return gitrepo.ZeroHash, err
 			}
 		}
@@ -236,7 +236,8 @@ func (w *Workspace) UpdateBase(ctx context.Context, build func(base gitrepo.Hash
 	return gitrepo.ZeroHash, fmt.Errorf("push %s: the branch kept moving (%d attempts): %w", w.Branch(), Attempts, lastErr)
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx is done.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -183,8 +183,7 @@ func (f *Forge) describe(id string, head gitrepo.Hash) (*forge.Open, error) {
 // changedBy names everyone who authored or committed a commit between the
 // fork point and head that changed the batch file at path: by name and by
 // the local part of their e-mail (crmops writes <login>@…), since either
-// may be the login they approve as. crmops' own committer identity is
-// left out: it commits on behalf of the author, and never approves.
+// may be the login they approve as.
 func (f *Forge) changedBy(head, forkPoint gitrepo.Hash, path string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
@@ -192,7 +191,7 @@ func (f *Forge) changedBy(head, forkPoint gitrepo.Hash, path string) ([]string, 
 		local, _, _ := strings.Cut(id.Email, "@")
 		for _, who := range []string{id.Name, local} {
 			key := strings.ToLower(strings.TrimSpace(who))
-			if key != "" && !seen[key] && !strings.EqualFold(id.Name, f.Committer) {
+			if key != "" && !seen[key] {
 				seen[key] = true
 				out = append(out, who)
 			}
@@ -209,7 +208,12 @@ func (f *Forge) changedBy(head, forkPoint gitrepo.Hash, path string) ([]string, 
 		}
 		if !bytes.Equal(now, before) {
 			add(c.Author)
-			add(c.Committer)
+			// crmops commits on the proposer's behalf and never approves;
+			// only its own identity, name and address both, is left out, so
+			// a person who merely calls themselves "crmops" still counts.
+			if c.Committer.Name != f.Committer || c.Committer.Email != workspace.LoginEmail(f.Committer) {
+				add(c.Committer)
+			}
 		}
 		return nil
 	})

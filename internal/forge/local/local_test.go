@@ -204,6 +204,23 @@ func TestWhoeverChangedTheBatchCannotApproveIt(t *testing.T) {
 	}
 }
 
+// Calling oneself "crmops" hides nothing: only crmops' own identity, its
+// name and address both, is left out of who changed the batch.
+func TestAnEditorNamedCrmopsStillChangedTheBatch(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	o := fx.open(id, batch.Path(id), "alice")
+	fx.push(o, map[string][]byte{o.Path: content(id, t0.Add(24*time.Hour))}, "crmops", "mallory@example.com", "crmops")
+	got := fx.get(id)
+	if want := []string{"crmops", "mallory", "alice"}; !slices.Equal(got.ChangedBy, want) {
+		t.Errorf("changed by %v, want %v", got.ChangedBy, want)
+	}
+	fx.review(got, stateApproved, "mallory", got.Head, t0.Add(time.Hour))
+	if a := fx.approvals(got); len(a) != 0 {
+		t.Errorf("the editor's approval counts: %v", a)
+	}
+}
+
 // Review records of another batch on the review ref, or without one, are
 // not reviews of this batch.
 func TestReviewsOfAnotherBatchDoNotCount(t *testing.T) {
@@ -432,16 +449,17 @@ func TestABranchMergedOutsideCrmopsIsNotOpen(t *testing.T) {
 
 func hashOf(s string) gitrepo.Hash { return plumbing.NewHash(s) }
 
-// A batch crmops proposed itself names nobody in ChangedBy (crmops'
-// committer identity is left out): its approval as crmops still never
-// counts, live or as merge evidence, because crmops is the proposer.
+// A batch crmops proposed itself names only crmops, its author, in
+// ChangedBy (crmops' committer identity is left out): its approval as
+// crmops never counts, live or as merge evidence, because crmops is the
+// proposer.
 func TestCrmopsCannotApproveWhatItProposed(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t)
 	ctx := context.Background()
 	o := fx.open(id, batch.Path(id), "crmops")
 	o = fx.get(id)
-	if len(o.ChangedBy) != 0 || o.Author != "crmops" {
+	if !slices.Equal(o.ChangedBy, []string{"crmops"}) || o.Author != "crmops" {
 		t.Fatalf("proposal by %s changed by %v", o.Author, o.ChangedBy)
 	}
 	fx.review(o, stateApproved, "crmops", o.Head, t0)
