@@ -696,15 +696,21 @@ func (r *Runner) commitReceipt(ctx context.Context, rc *batch.Receipt) error {
 		// change; the other saw it already_applied. The first receipt is
 		// the record: it is never replaced, only told which of its
 		// already_applied changes this run applied.
+		// A file there that is not a receipt of this batch records
+		// nothing: ours replaces it.
 		if theirs, err := r.WS.Git.ReadFile(base, path); err == nil {
-			merged, changed := mergeReceipts(path, theirs, rc)
-			if !changed {
+			merged, changed, valid := mergeReceipts(path, theirs, rc)
+			switch {
+			case !valid:
+				// replaced below
+			case !changed:
 				return gitrepo.ZeroHash, errRecorded
+			default:
+				if files[path], err = batch.Encode(merged); err != nil {
+					return gitrepo.ZeroHash, err
+				}
+				message = fmt.Sprintf("Record batch %s: two applies ran it at once\n\nThe changes this run applied were already_applied in the receipt the other\nrun committed first.\n\n[skip actions]\n\n%s: %s\n", rc.Batch, TrailerBatch, rc.Batch)
 			}
-			if files[path], err = batch.Encode(merged); err != nil {
-				return gitrepo.ZeroHash, err
-			}
-			message = fmt.Sprintf("Record batch %s: two applies ran it at once\n\nThe changes this run applied were already_applied in the receipt the other\nrun committed first.\n\n[skip actions]\n\n%s: %s\n", rc.Batch, TrailerBatch, rc.Batch)
 		}
 		return r.WS.Git.CommitTree(gitrepo.CommitOptions{
 			Base: base, Parents: []gitrepo.Hash{base}, Files: files,
@@ -726,20 +732,19 @@ var errRecorded = errors.New("the receipt is already on the base branch")
 // mergeReceipts takes the receipt already committed (theirs) and marks
 // applied every change it calls already_applied that ours applied: the
 // one write the CRM took was ours. changed is false when there is nothing
-// to add, or theirs is not a receipt of the batch.
-func mergeReceipts(path string, theirs []byte, ours *batch.Receipt) (*batch.Receipt, bool) {
+// to add; valid is false when theirs is not a receipt of the batch.
+func mergeReceipts(path string, theirs []byte, ours *batch.Receipt) (merged *batch.Receipt, changed, valid bool) {
 	rc, err := batch.DecodeReceipt(path, theirs)
 	if err != nil || rc.Batch != ours.Batch {
-		return nil, false
+		return nil, false, false
 	}
-	changed := false
 	for i, c := range rc.Changes {
 		if mine, ok := ours.Result(c.ID); ok && c.Status == batch.StatusAlreadyApplied && mine.Status == batch.StatusApplied {
 			rc.Changes[i] = mine
 			changed = true
 		}
 	}
-	return rc, changed
+	return rc, changed, true
 }
 
 // receiptPath puts the receipt beside its batch, wherever it is sharded.

@@ -700,7 +700,7 @@ func TestApplyWaitsForTheLock(t *testing.T) {
 		t.Fatalf("Run did not wait for the lock (err = %v)", err)
 	case <-time.After(300 * time.Millisecond):
 	}
-	if len(fx.ev.asked) != 0 || len(fx.crm.writes()) != 0 {
+	if len(fx.ev.questions()) != 0 || len(fx.crm.writes()) != 0 {
 		t.Fatal("Run went on while the lock was held")
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_UN); err != nil {

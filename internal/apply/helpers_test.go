@@ -157,11 +157,20 @@ func (c *fakeCRM) Close() error { return nil }
 type fakeEvidence struct {
 	merged map[string]*forge.Merged
 	err    error
+	mu     sync.Mutex
 	asked  []string // "id path" per call
 }
 
+func (e *fakeEvidence) questions() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.asked...)
+}
+
 func (e *fakeEvidence) MergedBy(_ context.Context, id, path string) (*forge.Merged, error) {
+	e.mu.Lock()
 	e.asked = append(e.asked, id+" "+path)
+	e.mu.Unlock()
 	if e.err != nil {
 		return nil, e.err
 	}
