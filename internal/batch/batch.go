@@ -77,6 +77,10 @@ type Change struct {
 	Trigger    string            `yaml:"trigger"`
 	Reason     string            `yaml:"reason"`
 	Snapshot   map[string]string `yaml:"snapshot"`
+	// Follows names the merge (a change id earlier in the batch) whose
+	// survivor this set finishes: the value survivorship keeps. It runs
+	// only when that merge ran, and is reviewed, dropped and rejected with it.
+	Follows string `yaml:"follows"`
 
 	Pos strictyaml.Pos `yaml:"-"`
 }
@@ -134,6 +138,9 @@ func (c Change) MarshalYAML() (any, error) {
 	}
 	if len(c.Snapshot) > 0 {
 		add("snapshot", c.Snapshot)
+	}
+	if c.Follows != "" {
+		add("follows", c.Follows)
 	}
 	return m, nil
 }
@@ -269,9 +276,33 @@ func (b *Batch) Validate(file string) error {
 		if first, dup := seen[c.ID]; dup {
 			return c.Pos.Errorf(file, "id", "duplicate change id %q (first used at changes[%d])", c.ID, first)
 		}
+		if c.Follows != "" {
+			at, ok := seen[c.Follows]
+			switch {
+			case !ok:
+				return c.Pos.Errorf(file, "follows", "%q names no change before this one", c.Follows)
+			case b.Changes[at].Op != OpMerge:
+				return c.Pos.Errorf(file, "follows", "%q is not a merge", c.Follows)
+			case b.Changes[at].Object != c.Object || b.Changes[at].Record != c.Record:
+				return c.Pos.Errorf(file, "follows", "merge %q keeps %s/%s; a set that follows it changes that survivor, not %s/%s",
+					c.Follows, b.Changes[at].Object, b.Changes[at].Record, c.Object, c.Record)
+			}
+		}
 		seen[c.ID] = i
 	}
 	return nil
+}
+
+// Followers returns the ids of the changes that follow the merge with id
+// mergeID (its survivorship sets), in batch order.
+func (b *Batch) Followers(mergeID string) []string {
+	var out []string
+	for _, c := range b.Changes {
+		if c.Follows == mergeID {
+			out = append(out, c.ID)
+		}
+	}
+	return out
 }
 
 // Validate checks one change; file is used in error messages only.
@@ -309,8 +340,8 @@ func (c *Change) Validate(file string) error {
 		if c.Before == c.After {
 			return bad("after", "equals before (%q): the change would do nothing", c.After)
 		}
-		if c.Kind == "dedupe" {
-			return bad("op", "a dedupe change must be op merge")
+		if c.Kind == "dedupe" && c.Follows == "" {
+			return bad("op", "a dedupe change is op merge, or a set that follows one (follows: <id of the merge>)")
 		}
 	case OpMerge, OpUnmerge:
 		for _, k := range []string{"field", "before", "after"} {
@@ -329,6 +360,9 @@ func (c *Change) Validate(file string) error {
 		}
 		if c.MergeFrom == c.Record {
 			return bad("merge_from", "a record cannot be merged into itself")
+		}
+		if c.Pos.Has("follows") || c.Follows != "" {
+			return bad("follows", "only a set follows a merge")
 		}
 	default:
 		return bad("op", "unknown op %q (set, merge or unmerge)", c.Op)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -295,6 +296,14 @@ var base = []string{
 	"    trigger: rule",             // 26
 }
 
+// follower is a third change, at line 27, setting a field of record as a
+// survivorship value that follows the change with id merge (its follows:
+// key at line 38).
+func follower(record, merge string) string {
+	return "  - id: c3\n    kind: dedupe\n    object: contacts\n    record: \"" + record + "\"\n    op: set\n    field: city\n" +
+		"    before: \"\"\n    after: Berlin\n    source: dedupe\n    confidence: 0.9\n    trigger: rule\n    follows: " + merge
+}
+
 // edited returns base with lines replaced (1-based); a replacement may hold
 // several lines, and "-" deletes the line.
 func edited(repl map[int]string) []byte {
@@ -348,7 +357,11 @@ func TestDecodeErrors(t *testing.T) {
 		{"a merge without merge_from is refused", "", edited(map[int]string{23: "-"}), 18, "changes[1].merge_from", "merge needs"},
 		{"a merge of a record into itself is refused", "", edited(map[int]string{23: "    merge_from: \"1001\""}), 23, "changes[1].merge_from", "merged into itself"},
 		{"a change whose after equals before is refused", "", edited(map[int]string{14: "    after: \"\""}), 14, "changes[0].after", "equals before"},
-		{"a dedupe change with op set is refused", "", edited(map[int]string{8: "    kind: dedupe"}), 11, "changes[0].op", "must be op merge"},
+		{"a dedupe change with op set is refused", "", edited(map[int]string{8: "    kind: dedupe"}), 11, "changes[0].op", "a dedupe change is op merge, or a set that follows one"},
+		{"a set cannot follow a later change", "", edited(map[int]string{17: "    trigger: import\n    follows: c2"}), 18, "changes[0].follows", `"c2" names no change before this one`},
+		{"a merge follows nothing", "", edited(map[int]string{26: "    trigger: rule\n    follows: c1"}), 27, "changes[1].follows", "only a set follows a merge"},
+		{"a set follows only a merge", "", edited(map[int]string{26: "    trigger: rule\n" + follower("1001", "c1")}), 38, "changes[2].follows", `"c1" is not a merge`},
+		{"a set that follows a merge changes its survivor", "", edited(map[int]string{26: "    trigger: rule\n" + follower("1002", "c2")}), 38, "changes[2].follows", `merge "c2" keeps contacts/1001; a set that follows it changes that survivor, not contacts/1002`},
 		{"a change without an id is refused", "", edited(map[int]string{7: "  - reason: x"}), 7, "changes[0].id", "missing required key"},
 		{"a change without a source is refused", "", edited(map[int]string{15: "-"}), 7, "changes[0].source", "missing required key"},
 		{"an empty source is refused", "", edited(map[int]string{15: "    source: \"\""}), 15, "changes[0].source", "must not be empty"},
@@ -533,5 +546,28 @@ func TestChangeTargets(t *testing.T) {
 				t.Errorf("got %v, want %v", tt.got, tt.want)
 			}
 		})
+	}
+}
+
+// A survivorship set follows its merge: it decodes, encodes back with its
+// follows key, and is listed among the merge's followers.
+func TestASetFollowsItsMerge(t *testing.T) {
+	data := edited(map[int]string{26: "    trigger: rule\n" + follower("1001", "c2")})
+	b, err := batch.Decode("proposals/b1.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Followers("c2"); !slices.Equal(got, []string{"c3"}) {
+		t.Errorf("followers of c2: %v", got)
+	}
+	if got := b.Followers("c1"); got != nil {
+		t.Errorf("followers of a set: %v", got)
+	}
+	out, err := batch.Encode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "    follows: c2\n") || strings.Count(string(out), "follows:") != 1 {
+		t.Errorf("encoded:\n%s", out)
 	}
 }
