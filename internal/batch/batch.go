@@ -77,6 +77,9 @@ type Change struct {
 	Trigger    string            `yaml:"trigger"`
 	Reason     string            `yaml:"reason"`
 	Snapshot   map[string]string `yaml:"snapshot"`
+	// SurvivorSnapshot is, for a merge, the survivor's fields at detection
+	// time: with Snapshot, what a reviewer compares side by side.
+	SurvivorSnapshot map[string]string `yaml:"survivor_snapshot"`
 	// Follows names the merge (a change id earlier in the batch) whose
 	// survivor this set finishes: the value survivorship keeps. It runs
 	// only when that merge ran, and is reviewed, dropped and rejected with it.
@@ -138,6 +141,9 @@ func (c Change) MarshalYAML() (any, error) {
 	}
 	if len(c.Snapshot) > 0 {
 		add("snapshot", c.Snapshot)
+	}
+	if len(c.SurvivorSnapshot) > 0 {
+		add("survivor_snapshot", c.SurvivorSnapshot)
 	}
 	if c.Follows != "" {
 		add("follows", c.Follows)
@@ -366,6 +372,9 @@ func (c *Change) Validate(file string) error {
 		}
 	default:
 		return bad("op", "unknown op %q (set, merge or unmerge)", c.Op)
+	}
+	if c.Op != OpMerge && (c.Pos.Has("survivor_snapshot") || len(c.SurvivorSnapshot) > 0) {
+		return bad("survivor_snapshot", "only a merge has a survivor")
 	}
 	return nil
 }

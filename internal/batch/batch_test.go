@@ -358,6 +358,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"a merge of a record into itself is refused", "", edited(map[int]string{23: "    merge_from: \"1001\""}), 23, "changes[1].merge_from", "merged into itself"},
 		{"a change whose after equals before is refused", "", edited(map[int]string{14: "    after: \"\""}), 14, "changes[0].after", "equals before"},
 		{"a dedupe change with op set is refused", "", edited(map[int]string{8: "    kind: dedupe"}), 11, "changes[0].op", "a dedupe change is op merge, or a set that follows one"},
+		{"a set has no survivor", "", edited(map[int]string{17: "    trigger: import\n    survivor_snapshot: {email: a@x.com}"}), 18, "changes[0].survivor_snapshot", "only a merge has a survivor"},
 		{"a set cannot follow a later change", "", edited(map[int]string{17: "    trigger: import\n    follows: c2"}), 18, "changes[0].follows", `"c2" names no change before this one`},
 		{"a merge follows nothing", "", edited(map[int]string{26: "    trigger: rule\n    follows: c1"}), 27, "changes[1].follows", "only a set follows a merge"},
 		{"a set follows only a merge", "", edited(map[int]string{26: "    trigger: rule\n" + follower("1001", "c1")}), 38, "changes[2].follows", `"c1" is not a merge`},
