@@ -178,7 +178,7 @@ func expectedRow(c batch.Change, v policy.Verdict, diff bool) []string {
 		for _, k := range keys {
 			snap = append(snap, vis(k)+" = "+val(c.Snapshot[k]))
 		}
-		what = vis(c.Object) + "/" + vis(c.MergeFrom) + " merged into this record; as detected: " + strings.Join(snap, ", ")
+		what = vis(c.Object) + "/" + vis(c.MergeFrom) + " merged into this record; side by side below"
 		if c.Op == batch.OpUnmerge {
 			what = vis(c.Object) + "/" + vis(c.MergeFrom) + " split out of this record again, written with: " + strings.Join(snap, ", ")
 		}
@@ -259,7 +259,8 @@ func TestPullRequestBodyShowsHostileValuesAsText(t *testing.T) {
 		"Why: the batch asks for review: **now** <!--.",
 		"Needs review (as the batch says): **now** <!--",
 		"c1 contacts/1001`" + img + "`: </details># heading---<!--", // lines joined by <br>
-		"c4 contacts/1001: [x](javascript:alert(1)) ![i](http://e/i.png) :white_check_mark: $x$",
+		"Evidence (as the batch says): [x](javascript:alert(1)) ![i](http://e/i.png) :white_check_mark: $x$; confidence 0.93.",
+		"c4 merges contacts/1005<!-- into contacts/1001: the batch does not record both records' fields; confidence 0.93.",
 		"DACH regionNordics " + img + " region---# heading<!-- and reports", // <del>, <ins>, <br>
 	} {
 		if !strings.Contains(text, want) {
@@ -316,6 +317,15 @@ func TestPullRequestBodyOfALargeBatchStaysWholeAndUnderGitHubsLimit(t *testing.T
 			return batch.Change{ID: fmt.Sprintf("c%d", i+1), Kind: "enrichment", Object: "contacts", Record: strings.Repeat("r|", 5000) + fmt.Sprint(i), Op: "set", Field: "about",
 				Before: strings.Repeat("a\n", 40000), After: strings.Repeat("b\u202E", 40000), Source: strings.Repeat("s", 100000), Confidence: 0.95, Reason: strings.Repeat("<!--", 30000)}
 		}},
+		{"a thousand merges of large records", func(i int) batch.Change {
+			survivor, merged := map[string]string{}, map[string]string{}
+			for k := range 300 {
+				survivor[fmt.Sprintf("field|%03d", k)] = strings.Repeat("<!--", 10)
+				merged[fmt.Sprintf("field|%03d", k+k%2)] = strings.Repeat("</details>", 5)
+			}
+			return batch.Change{ID: fmt.Sprintf("c%d", i+1), Kind: "dedupe", Object: "contacts", Record: fmt.Sprint(1000 + i), Op: "merge", MergeFrom: fmt.Sprint(5000 + i),
+				Source: "dedupe", Confidence: 0.9, Reason: strings.Repeat("email exact (+9.1), ", 200), SurvivorSnapshot: survivor, Snapshot: merged}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -342,6 +352,15 @@ func TestPullRequestBodyOfALargeBatchStaysWholeAndUnderGitHubsLimit(t *testing.T
 			}
 			if strings.Contains(body, "Why each change was proposed") {
 				details++
+			}
+			if merges := strings.Count(body, "<details><summary>Side by side, evidence and survivorship</summary>"); merges > 0 {
+				details += merges
+				if merges != n {
+					t.Errorf("%d of the %d merges shown are folded", merges, n)
+				}
+				if !strings.Contains(body, "more field(s), ") {
+					t.Error("a side by side too long for the page does not say how many fields it leaves out")
+				}
 			}
 			checkPage(t, out, doc, details)
 			checkInstructions(t, doc)

@@ -36,14 +36,34 @@ const maxDiff = maxBody / 4
 // counted, and the batch file has them.
 const maxSnapshot = 4000
 
-// instructions tell the reviewer how to decide. They are written before
-// the change table and after everything else, always outside <details>.
-const instructions = "**To decide:** approve this pull request to apply it; request changes or close it to reject it (closed batches are not proposed again).\n"
+// maxSideBySide bounds the rows of one merge's side-by-side table, and
+// its survivorship table; the rows past it are counted, and the batch file
+// has them.
+const maxSideBySide = 8000
+
+// foldMergesAfter is how many merges a body shows open; in a batch with
+// more, each merge's side-by-side is folded into a <details> block below
+// its one-line summary.
+const foldMergesAfter = 3
+
+// instructions tell the reviewer how to decide, and, in a batch with a
+// merge, how to take one merge out before approving the rest. They are
+// written before the change table and after everything else, always
+// outside <details>.
+func instructions(b *batch.Batch) string {
+	s := "**To decide:** approve this pull request to apply it; request changes or close it to reject it (closed batches are not proposed again).\n"
+	if hasMerge(b) {
+		s += fmt.Sprintf("\n**To drop a merge before approving:** %s (or edit %s in this pull request and delete the change and the sets that follow it); approvals count only on the commit that results.\n",
+			code("crmops review drop "+b.ID+" <change-id>"), code(batch.Path(b.ID)))
+	}
+	return s
+}
 
 // Markdown renders a batch as a pull request body a reviewer can decide
 // from: who proposed it, the decision and why, counts by kind and decision,
-// one row per change, word-level diffs of long values and why each change
-// was proposed.
+// one row per change, word-level diffs of long values, each merge's two
+// records side by side with its evidence and survivorship sets, and why
+// each change was proposed.
 //
 // Every value in the batch comes from its proposer and is shown through
 // display.MarkdownCode: literal, visible, in <code>. The body is built from
@@ -83,7 +103,8 @@ func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
 	if b.Review != "" {
 		fmt.Fprintf(&head, "\n> Needs review (as the batch says): %s\n", code(b.Review))
 	}
-	head.WriteString("\n" + instructions)
+	instr := instructions(b)
+	head.WriteString("\n" + instr)
 	head.WriteString("\n" + countsTable(b, bv))
 
 	total := len(b.Changes)
@@ -101,12 +122,23 @@ func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
 		return fmt.Sprintf("<details><summary>%s</summary>\n\n%s\n</details>\n", what, table)
 	}
 	const longHeading, reasonsOpen, reasonsClose = "\n#### Long values\n\n", "\n<details><summary>Why each change was proposed</summary>\n\n", "\n</details>\n"
+	const mergesHeading = "\n#### Merges, side by side\n"
 	omittedNote := func(k int) string {
 		return fmt.Sprintf("\n%d long value(s) are too long for this page; %s has them.\n", k, code(file))
 	}
 	reserve := head.Len() + len(shownNote(total)) + len(header) + len(folded(total, "")) +
-		len(longHeading) + len(reasonsOpen) + len(reasonsClose) + len(omittedNote(total)) + len("\n"+instructions)
+		len(longHeading) + len(mergesHeading) + len(reasonsOpen) + len(reasonsClose) + len(omittedNote(total)) + len("\n"+instr)
 	left := maxBody - reserve
+
+	// A merge's reason is its evidence, shown with its records; so is the
+	// reason of a set that follows a merge (the rule that kept its value).
+	merges := map[string]bool{}
+	for _, c := range b.Changes {
+		if c.Op == batch.OpMerge {
+			merges[c.ID] = true
+		}
+	}
+	foldMerges := len(merges) > foldMergesAfter
 
 	// The first changes whose pieces (row, reason, diff) fit, each whole.
 	// A diff longer than maxDiff is never shown: its row says so, and the
@@ -114,6 +146,7 @@ func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
 	type piece struct {
 		long   bool   // its before/after is shown as a diff
 		diff   string // the diff, when long and shown
+		merge  string // a merge's side-by-side
 		reason string
 	}
 	pieces := make([]piece, 0, total)
@@ -121,7 +154,10 @@ func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
 	for i, c := range b.Changes {
 		v := verdict(bv, i)
 		p := piece{long: !c.TwoRecords() && isLong(c)}
-		if c.Reason != "" {
+		switch {
+		case c.Op == batch.OpMerge:
+			p.merge = "\n" + mergeBlock(b, i, foldMerges)
+		case c.Reason != "" && !merges[c.Follows]:
 			p.reason = fmt.Sprintf("- **%s** %s: %s\n", code(c.ID), code(c.Object+"/"+c.Record), codeLines(c.Reason))
 		}
 		// A diff holds all of before and all of after, escaped: when either
@@ -135,7 +171,7 @@ func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
 				p.diff = d
 			}
 		}
-		need := len(row(c, v, p.long, p.diff != "")) + len(p.reason) + len(p.diff)
+		need := len(row(c, v, p.long, p.diff != "")) + len(p.reason) + len(p.diff) + len(p.merge)
 		if need > left {
 			break
 		}
@@ -154,11 +190,12 @@ func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
 	if shown < total {
 		s.WriteString(shownNote(shown))
 	}
-	var rows, long, reasons strings.Builder
+	var rows, long, mergeBlocks, reasons strings.Builder
 	rows.WriteString(header)
 	for i, p := range pieces {
 		rows.WriteString(row(b.Changes[i], verdict(bv, i), p.long, p.diff != ""))
 		long.WriteString(p.diff)
+		mergeBlocks.WriteString(p.merge)
 		reasons.WriteString(p.reason)
 	}
 	table := rows.String()
@@ -172,10 +209,132 @@ func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
 	if omitted > 0 {
 		s.WriteString(omittedNote(omitted))
 	}
+	if mergeBlocks.Len() > 0 {
+		s.WriteString(mergesHeading + mergeBlocks.String())
+	}
 	if reasons.Len() > 0 {
 		s.WriteString(reasonsOpen + reasons.String() + reasonsClose)
 	}
-	s.WriteString("\n" + instructions)
+	s.WriteString("\n" + instr)
+	return s.String()
+}
+
+// mergeBlock shows the merge at b.Changes[i]: a line saying what merges
+// into what, how many fields differ and the confidence; then the two
+// records side by side, the evidence and the survivorship sets that follow
+// the merge, folded into <details> when fold is set. Its <summary> holds
+// crmops' words only: it is HTML, where escaping for Markdown would not
+// hold.
+func mergeBlock(b *batch.Batch, i int, fold bool) string {
+	c := b.Changes[i]
+	pairs := sideBySide(c)
+	count := map[compared]int{}
+	for _, p := range pairs {
+		count[p.compared]++
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, "**%s** merges %s into %s: ", code(c.ID), code(c.Object+"/"+c.MergeFrom), code(c.Object+"/"+c.Record))
+	if count[unknown] > 0 || len(pairs) == 0 {
+		s.WriteString("the batch does not record both records' fields")
+	} else {
+		fmt.Fprintf(&s, "**%d of %d field(s) differ**, %d only on one side", count[differs], len(pairs), count[onlySurvivor]+count[onlyMerged])
+	}
+	fmt.Fprintf(&s, "; confidence %.2f.\n", c.Confidence)
+
+	var body strings.Builder
+	body.WriteString(pairsTable(c, pairs))
+	body.WriteString("\nEvidence (as the batch says): ")
+	if c.Reason == "" {
+		body.WriteString("*none given*")
+	} else {
+		body.WriteString(codeLines(c.Reason))
+	}
+	fmt.Fprintf(&body, "; confidence **%.2f**.\n", c.Confidence)
+	body.WriteString(survivorship(b, c.ID))
+	if fold {
+		fmt.Fprintf(&s, "\n<details><summary>Side by side, evidence and survivorship</summary>\n\n%s\n</details>\n", body.String())
+	} else {
+		s.WriteString("\n" + body.String())
+	}
+	return s.String()
+}
+
+// pairsTable is a merge's two records side by side, one row per field.
+func pairsTable(c batch.Change, pairs []fieldPair) string {
+	if len(pairs) == 0 {
+		return "The batch records the fields of neither record (no `snapshot`, no `survivor_snapshot`).\n"
+	}
+	var s strings.Builder
+	switch {
+	case len(c.SurvivorSnapshot) == 0:
+		s.WriteString("The batch records no fields of the survivor (no `survivor_snapshot`): nothing can be compared.\n\n")
+	case len(c.Snapshot) == 0:
+		s.WriteString("The batch records no fields of the merged record (no `snapshot`): nothing can be compared.\n\n")
+	}
+	fmt.Fprintf(&s, "| field | survivor %s | merged %s | compared |\n|---|---|---|---|\n", code(c.Object+"/"+c.Record), code(c.Object+"/"+c.MergeFrom))
+	side := func(v string, in bool, snap map[string]string) string {
+		switch {
+		case in:
+			return value(v)
+		case len(snap) == 0:
+			return "*(not recorded)*"
+		}
+		return "*(no such field)*"
+	}
+	s.WriteString(within(len(pairs), func(k int) string {
+		p := pairs[k]
+		mark := p.compared.label()
+		if p.compared != same && p.compared != unknown {
+			mark = "**" + mark + "**"
+		}
+		return fmt.Sprintf("| %s | %s | %s | %s |\n", code(p.field),
+			side(p.survivor, p.inSurvivor, c.SurvivorSnapshot), side(p.merged, p.inMerged, c.Snapshot), mark)
+	}, func(k int) string {
+		n := 0
+		for _, p := range pairs[k:] {
+			if p.compared != same {
+				n++
+			}
+		}
+		return fmt.Sprintf("| *%d more field(s), %d of them not the same: see the batch file* | | | |\n", len(pairs)-k, n)
+	}))
+	return s.String()
+}
+
+// survivorship lists the sets that follow the merge with id: the value
+// survivorship keeps for each field, and the rule the change gives.
+func survivorship(b *batch.Batch, id string) string {
+	fs := followers(b, id)
+	if len(fs) == 0 {
+		return fmt.Sprintf("\nNo set follows %s: it writes no survivorship value.\n", code(id))
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, "\nSurvivorship, the sets that follow %s:\n\n| set | field | survivor's value → kept value | rule (as the batch says) |\n|---|---|---|---|\n", code(id))
+	s.WriteString(within(len(fs), func(k int) string {
+		f := b.Changes[fs[k]]
+		rule := "*(none given)*"
+		if f.Reason != "" {
+			rule = codeLines(f.Reason)
+		}
+		return fmt.Sprintf("| %s | %s | %s → %s | %s |\n", code(f.ID), code(f.Field), value(f.Before), value(f.After), rule)
+	}, func(k int) string {
+		return fmt.Sprintf("| *%d more set(s): see the change table and the batch file* | | | |\n", len(fs)-k)
+	}))
+	return s.String()
+}
+
+// within joins the rows row(0), row(1), ... of n while they fit in
+// maxSideBySide bytes; past it, more(k) stands for the rows from k on.
+func within(n int, row func(k int) string, more func(k int) string) string {
+	var s strings.Builder
+	for k := range n {
+		r := row(k)
+		if s.Len()+len(r) > maxSideBySide {
+			s.WriteString(more(k))
+			break
+		}
+		s.WriteString(r)
+	}
 	return s.String()
 }
 
@@ -186,10 +345,7 @@ func row(c batch.Change, v policy.Verdict, long, diffShown bool) string {
 	switch {
 	case c.TwoRecords():
 		field = "*" + display.Markdown(c.Op) + "*"
-		what = code(c.Object+"/"+c.MergeFrom) + " merged into this record"
-		if len(c.Snapshot) > 0 {
-			what += "; as detected: " + snapshot(c.Snapshot)
-		}
+		what = code(c.Object+"/"+c.MergeFrom) + " merged into this record; side by side below"
 		if c.Op == batch.OpUnmerge {
 			what = code(c.Object+"/"+c.MergeFrom) + " split out of this record again, "
 			if len(c.Snapshot) > 0 {
@@ -204,6 +360,9 @@ func row(c batch.Change, v policy.Verdict, long, diffShown bool) string {
 		what = "too long to show a diff here; see the batch file"
 	default:
 		what = value(c.Before) + " → " + value(c.After)
+	}
+	if c.Follows != "" {
+		what += " (survivorship of " + code(c.Follows) + ")"
 	}
 	decision := fmt.Sprintf("%s (%s)", display.Markdown(string(v.Decision)), code(v.Rule))
 	if v.Why != "" {

@@ -3,7 +3,8 @@ package review
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -47,26 +48,21 @@ func Render(w io.Writer, b *batch.Batch, bv policy.BatchVerdict) {
 	for i, c := range b.Changes {
 		v := verdict(bv, i)
 		fmt.Fprintln(w)
-		if c.TwoRecords() {
-			verb, snap := "merge %s/%s into %s/%s", "merged record as detected:"
-			if c.Op == batch.OpUnmerge {
-				verb, snap = "unmerge %s/%s from %s/%s", "written to the split-out record:"
-			}
-			fmt.Fprintf(w, "%s  "+verb+"  [%s: %s]\n", t(c.ID), t(c.Object), t(c.MergeFrom), t(c.Object), t(c.Record), t(string(v.Decision)), t(v.Rule))
-			if len(c.Snapshot) > 0 {
-				keys := make([]string, 0, len(c.Snapshot))
-				for k := range c.Snapshot {
-					keys = append(keys, k)
-				}
-				sort.Strings(keys)
-				fmt.Fprintf(w, "    %s\n", snap)
-				for _, k := range keys {
-					fmt.Fprintf(w, "      %s: %s\n", t(k), t(c.Snapshot[k]))
-				}
-			} else if c.Op == batch.OpUnmerge {
+		switch c.Op {
+		case batch.OpMerge:
+			fmt.Fprintf(w, "%s  merge %s/%s into %s/%s  [%s: %s]\n", t(c.ID), t(c.Object), t(c.MergeFrom), t(c.Object), t(c.Record), t(string(v.Decision)), t(v.Rule))
+			renderSideBySide(w, c)
+		case batch.OpUnmerge:
+			fmt.Fprintf(w, "%s  unmerge %s/%s from %s/%s  [%s: %s]\n", t(c.ID), t(c.Object), t(c.MergeFrom), t(c.Object), t(c.Record), t(string(v.Decision)), t(v.Rule))
+			if len(c.Snapshot) == 0 {
 				fmt.Fprintf(w, "    no snapshot to write to the split-out record\n")
+				break
 			}
-		} else {
+			fmt.Fprintf(w, "    written to the split-out record:\n")
+			for _, k := range slices.Sorted(maps.Keys(c.Snapshot)) {
+				fmt.Fprintf(w, "      %s: %s\n", t(k), t(c.Snapshot[k]))
+			}
+		default:
 			fmt.Fprintf(w, "%s  %s/%s  %s  [%s: %s]\n", t(c.ID), t(c.Object), t(c.Record), t(c.Field), t(string(v.Decision)), t(v.Rule))
 			for _, line := range Diff(c.Before, c.After) {
 				fmt.Fprintf(w, "    %s\n", line)
@@ -75,15 +71,114 @@ func Render(w io.Writer, b *batch.Batch, bv policy.BatchVerdict) {
 		if v.Why != "" {
 			fmt.Fprintf(w, "    %s\n", t(v.Why))
 		}
+		if c.Reason != "" {
+			label := "why: "
+			if c.Op == batch.OpMerge {
+				label = "evidence: "
+			}
+			fmt.Fprintf(w, "    %s%s\n", label, strings.Join(display.TerminalLines(c.Reason), "\n    "+strings.Repeat(" ", len(label))))
+		}
 		fmt.Fprintf(w, "    %s · source %s · confidence %.2f", t(c.Kind), t(c.Source), c.Confidence)
 		if c.Trigger != "" {
 			fmt.Fprintf(w, " · trigger %s", t(c.Trigger))
 		}
 		fmt.Fprintln(w)
-		if c.Reason != "" {
-			fmt.Fprintf(w, "    why: %s\n", strings.Join(display.TerminalLines(c.Reason), "\n         "))
+		if c.Follows != "" {
+			fmt.Fprintf(w, "    survivorship of %s: the value it keeps\n", t(c.Follows))
+		}
+		if c.Op == batch.OpMerge {
+			renderSurvivorship(w, b, c.ID)
 		}
 	}
+	if hasMerge(b) {
+		fmt.Fprintf(w, "\nto drop a merge before approving: crmops review drop %s <change-id> (or edit %s and delete the change and the sets that follow it)\n",
+			t(b.ID), t(batch.Path(b.ID)))
+	}
+}
+
+// maxColumn is the widest a side-by-side column is padded to, in
+// characters; a longer value pushes the rest of its own line only.
+const maxColumn = 28
+
+// renderSideBySide writes a merge's two records field by field, each line
+// led by its comparison: the one column no value can move.
+func renderSideBySide(w io.Writer, c batch.Change) {
+	t := display.Terminal
+	pairs := sideBySide(c)
+	switch {
+	case len(pairs) == 0:
+		fmt.Fprintf(w, "    the batch records the fields of neither record\n")
+		return
+	case len(c.SurvivorSnapshot) == 0:
+		fmt.Fprintf(w, "    the batch records no fields of the survivor (no survivor_snapshot): nothing can be compared\n")
+	case len(c.Snapshot) == 0:
+		fmt.Fprintf(w, "    the batch records no fields of the merged record (no snapshot): nothing can be compared\n")
+	}
+	side := func(v string, in bool, snap map[string]string) string {
+		switch {
+		case !in && len(snap) == 0:
+			return "(not recorded)"
+		case !in:
+			return "(no such field)"
+		case v == "":
+			return "(empty)"
+		}
+		return t(v)
+	}
+	rows := [][3]string{{"field", "survivor " + t(c.Object) + "/" + t(c.Record), "merged " + t(c.Object) + "/" + t(c.MergeFrom)}}
+	marks := []string{""}
+	for _, p := range pairs {
+		rows = append(rows, [3]string{t(p.field), side(p.survivor, p.inSurvivor, c.SurvivorSnapshot), side(p.merged, p.inMerged, c.Snapshot)})
+		marks = append(marks, p.compared.label())
+	}
+	var width [2]int
+	for _, r := range rows {
+		for col := range width {
+			width[col] = max(width[col], min(utf8.RuneCountInString(r[col]), maxColumn))
+		}
+	}
+	for i, r := range rows {
+		fmt.Fprintf(w, "    %s%s%s%s\n", pad(marks[i], len("only survivor")), pad(r[0], width[0]), pad(r[1], width[1]), r[2])
+	}
+}
+
+// renderSurvivorship writes the sets that follow the merge with id.
+func renderSurvivorship(w io.Writer, b *batch.Batch, id string) {
+	t := display.Terminal
+	fs := followers(b, id)
+	if len(fs) == 0 {
+		fmt.Fprintf(w, "    no set follows %s: it writes no survivorship value\n", t(id))
+		return
+	}
+	fmt.Fprintf(w, "    survivorship, the sets that follow %s:\n", t(id))
+	show := func(s string) string {
+		if s == "" {
+			return "(empty)"
+		}
+		return t(s)
+	}
+	var rows [][4]string
+	width := [3]int{}
+	for _, i := range fs {
+		f := b.Changes[i]
+		rule := "(none given)"
+		if f.Reason != "" {
+			rule = t(f.Reason)
+		}
+		r := [4]string{t(f.ID), t(f.Field), show(f.Before) + " → " + show(f.After), rule}
+		for col := range width {
+			width[col] = max(width[col], min(utf8.RuneCountInString(r[col]), maxColumn))
+		}
+		rows = append(rows, r)
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "      %s%s%srule: %s\n", pad(r[0], width[0]), pad(r[1], width[1]), pad(r[2], width[2]), r[3])
+	}
+}
+
+// pad fills s with spaces to n characters, and two more between columns.
+func pad(s string, n int) string {
+	return s + strings.Repeat(" ", max(n-utf8.RuneCountInString(s), 0)+2)
 }
 
 // longValue is where a plain before/after pair stops being readable and an

@@ -53,7 +53,7 @@ func TestRenderNamesEachChangesDecisionAndRule(t *testing.T) {
 		"+ VP Sales",
 		"why: row 17",
 		"c2  merge contacts/1002 into contacts/1001  [review: dedupe-always-review]",
-		"email: a@x.com",
+		"    not recorded   email  (not recorded)          a@x.com\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("render lacks %q:\n%s", want, out.String())
