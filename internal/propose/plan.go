@@ -48,6 +48,16 @@ type Context struct {
 
 // Build plans batches for changes proposed by detector. Changes must be
 // valid (see batch.Change.Validate); their ids are reassigned per batch.
+//
+// A merge and the sets that follow it (batch.Change.Follows names the
+// merge's id in changes) are one unit: skipped together when the merge is
+// (an open proposal, a rejection, a record another change of the run
+// holds), decided together (the strictest decision of its changes; one of
+// them denied denies the unit), and never split across batches. A set
+// that follows a merge is the one change that may set the merge's
+// survivor in the same run. A follower whose merge is not in changes, or
+// keeps another record, is skipped: a plan never holds a follows that
+// names nothing.
 func Build(pc Context, detector string, changes []batch.Change) Plan {
 	var plan Plan
 	busy := map[string]string{}
@@ -63,50 +73,80 @@ func Build(pc Context, detector string, changes []batch.Change) Plan {
 		decision policy.Decision
 		kind     string
 		review   string
-		changes  []batch.Change
+		units    [][]batch.Change
 	}
 	groups := map[string]*group{}
 	var order []string
 	autoCount := 0
-	for _, c := range changes {
-		if id := firstBusy(busy, c); id != "" {
-			plan.Skipped = append(plan.Skipped, Skip{c, "record has an open proposal in batch " + id})
-			continue
+	units, orphans := unitsOf(changes)
+	plan.Skipped = append(plan.Skipped, orphans...)
+	for _, u := range units {
+		head := u[0]
+		// Why the unit's head cannot be proposed; its followers go with it.
+		why := ""
+		if id := firstBusy(busy, head); id != "" {
+			why = "record has an open proposal in batch " + id
+		} else if pc.Rejected[head.RejectionKey()] {
+			why = "the same change was rejected before"
+		} else if claimedBy(claimed, head) {
+			why = "another change in this run already touches the record"
 		}
-		if pc.Rejected[c.RejectionKey()] {
-			plan.Skipped = append(plan.Skipped, Skip{c, "the same change was rejected before"})
-			continue
-		}
-		if claimedBy(claimed, c) {
-			plan.Skipped = append(plan.Skipped, Skip{c, "another change in this run already touches the record"})
-			continue
-		}
-		v := pc.Policy.Evaluate(c, pc.Proposer)
-		if v.Decision == policy.Deny {
-			why := "denied by rule " + v.Rule
-			if v.Why != "" {
-				why += ": " + v.Why
+		if why != "" {
+			plan.Skipped = append(plan.Skipped, Skip{head, why})
+			for _, f := range u[1:] {
+				plan.Skipped = append(plan.Skipped, Skip{f, fmt.Sprintf("the merge it follows (%s) was skipped: %s", head.Target(), why)})
 			}
-			plan.Denied = append(plan.Denied, Skip{c, why})
+			continue
+		}
+		// Followers are checked one by one: a rejected value or a field
+		// set twice drops that set alone, the merge goes on without it.
+		// (A follower's record is its merge's survivor: not busy, since
+		// the merge is not.)
+		kept := []batch.Change{head}
+		fields := map[string]bool{}
+		for _, f := range u[1:] {
+			switch {
+			case pc.Rejected[f.RejectionKey()]:
+				plan.Skipped = append(plan.Skipped, Skip{f, "the same change was rejected before"})
+			case fields[f.Field] || claimedByFollower(claimed, f):
+				plan.Skipped = append(plan.Skipped, Skip{f, "another change in this run already sets " + f.Target()})
+			default:
+				fields[f.Field] = true
+				kept = append(kept, f)
+			}
+		}
+		u = kept
+		verdicts := make([]policy.Verdict, len(u))
+		decision := policy.Auto
+		for i, c := range u {
+			verdicts[i] = pc.Policy.Evaluate(c, pc.Proposer)
+			if strictness(verdicts[i].Decision) > strictness(decision) {
+				decision = verdicts[i].Decision
+			}
+		}
+		if decision == policy.Deny {
+			plan.denyUnit(u, verdicts)
 			continue
 		}
 		review := ""
-		if v.Decision == policy.Auto {
-			if autoCount >= pc.Policy.Limits.MaxAutoChangesPerRun {
+		if decision == policy.Auto {
+			if autoCount+len(u) > pc.Policy.Limits.MaxAutoChangesPerRun {
 				review = fmt.Sprintf("this run's auto changes passed limits.max_auto_changes_per_run (%d)", pc.Policy.Limits.MaxAutoChangesPerRun)
 			} else {
-				autoCount++
+				autoCount += len(u)
 			}
 		}
-		claim(claimed, c)
-		key := string(v.Decision) + "\x00" + c.Kind + "\x00" + review
+		for _, c := range u {
+			claim(claimed, c)
+		}
+		key := string(decision) + "\x00" + head.Kind + "\x00" + review
 		g := groups[key]
 		if g == nil {
-			g = &group{decision: v.Decision, kind: c.Kind, review: review}
+			g = &group{decision: decision, kind: head.Kind, review: review}
 			groups[key] = g
 			order = append(order, key)
 		}
-		g.changes = append(g.changes, c)
+		g.units = append(g.units, u)
 	}
 	// Auto batches first: they are merged and applied at once.
 	sort.SliceStable(order, func(i, j int) bool {
@@ -116,13 +156,7 @@ func Build(pc Context, detector string, changes []batch.Change) Plan {
 	size := pc.Policy.Limits.MaxChangesPerBatch
 	for _, key := range order {
 		g := groups[key]
-		for start := 0; start < len(g.changes); start += size {
-			chunk := append([]batch.Change(nil), g.changes[start:min(start+size, len(g.changes))]...)
-			for i := range chunk {
-				chunk[i].ID = fmt.Sprintf("c%d", i+1)
-				// Positions in the input file mean nothing in the batch file.
-				chunk[i].Pos = strictyaml.Pos{}
-			}
+		for _, chunk := range chunks(g.units, size) {
 			b := &batch.Batch{
 				Version:  batch.Version,
 				ID:       batch.NewID(pc.Now, detector, chunk),
@@ -136,6 +170,124 @@ func Build(pc Context, detector string, changes []batch.Change) Plan {
 		}
 	}
 	return plan
+}
+
+// unitsOf groups changes into units, in the order of the merges and
+// single changes of changes: a merge with the sets that follow it
+// (wherever they stand in changes), or one change alone. A follower that names no merge of changes, names
+// an id two changes share, or sets another record than its merge keeps
+// is returned as skipped.
+func unitsOf(changes []batch.Change) (units [][]batch.Change, orphans []Skip) {
+	merges := map[string][]int{}
+	for i, c := range changes {
+		if c.Op == batch.OpMerge && c.ID != "" {
+			merges[c.ID] = append(merges[c.ID], i)
+		}
+	}
+	unitOf := map[int]int{} // index of a merge in changes -> its unit
+	for i, c := range changes {
+		if c.Follows != "" {
+			continue
+		}
+		if c.Op == batch.OpMerge {
+			unitOf[i] = len(units)
+		}
+		units = append(units, []batch.Change{c})
+	}
+	for _, c := range changes {
+		if c.Follows == "" {
+			continue
+		}
+		at := merges[c.Follows]
+		switch {
+		case len(at) == 0:
+			orphans = append(orphans, Skip{c, fmt.Sprintf("follows %q, which names no merge proposed with it (a follower is proposed together with its merge, follows naming the merge's id)", c.Follows)})
+		case len(at) > 1:
+			orphans = append(orphans, Skip{c, fmt.Sprintf("follows %q, an id %d merges proposed with it share", c.Follows, len(at))})
+		case c.Op != batch.OpSet:
+			orphans = append(orphans, Skip{c, "only a set follows a merge"})
+		case changes[at[0]].Object != c.Object || changes[at[0]].Record != c.Record:
+			m := changes[at[0]]
+			orphans = append(orphans, Skip{c, fmt.Sprintf("follows merge %q, which keeps %s/%s, not %s/%s", c.Follows, m.Object, m.Record, c.Object, c.Record)})
+		default:
+			u := unitOf[at[0]]
+			units[u] = append(units[u], c)
+		}
+	}
+	return units, orphans
+}
+
+// denyUnit reports a unit one of whose changes the policy denies: those
+// changes are denied, the rest of the unit skipped with it.
+func (plan *Plan) denyUnit(u []batch.Change, verdicts []policy.Verdict) {
+	because := ""
+	for i, c := range u {
+		if verdicts[i].Decision != policy.Deny {
+			continue
+		}
+		why := "denied by rule " + verdicts[i].Rule
+		if verdicts[i].Why != "" {
+			why += ": " + verdicts[i].Why
+		}
+		plan.Denied = append(plan.Denied, Skip{c, why})
+		if because == "" {
+			because = fmt.Sprintf("%s is %s", c.Target(), why)
+		}
+	}
+	for i, c := range u {
+		if verdicts[i].Decision == policy.Deny {
+			continue
+		}
+		what := "a set that follows the same merge"
+		switch {
+		case i == 0:
+			what = "a set that follows it"
+		case verdicts[0].Decision == policy.Deny:
+			what = "the merge it follows"
+		}
+		plan.Skipped = append(plan.Skipped, Skip{c, fmt.Sprintf("%s was denied with it: %s", what, because)})
+	}
+}
+
+// chunks packs units into batches of at most size changes, in order. A
+// unit is never split: a batch ends before a unit that would not fit, and
+// only a unit larger than size makes a batch larger than size. Ids run
+// c1, c2, … in every batch, and each follower's follows names its merge's
+// new id.
+func chunks(units [][]batch.Change, size int) [][]batch.Change {
+	var out [][]batch.Change
+	var cur []batch.Change
+	for _, u := range units {
+		if len(cur) > 0 && len(cur)+len(u) > size {
+			out = append(out, cur)
+			cur = nil
+		}
+		head := len(cur)
+		for k, c := range u {
+			c.ID = fmt.Sprintf("c%d", len(cur)+1)
+			if k > 0 {
+				c.Follows = cur[head].ID
+			}
+			// Positions in the input file mean nothing in the batch file.
+			c.Pos = strictyaml.Pos{}
+			cur = append(cur, c)
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// strictness orders decisions: a unit takes the strictest of its changes'.
+func strictness(d policy.Decision) int {
+	switch d {
+	case policy.Deny:
+		return 2
+	case policy.Review:
+		return 1
+	}
+	return 0
 }
 
 func rank(d policy.Decision, review string) int {
@@ -166,7 +318,8 @@ func firstBusy(busy map[string]string, c batch.Change) string {
 // Within one run: a record merged away is gone, so nothing else may touch
 // it; a survivor may absorb several records (a duplicate group of three is
 // two merges into one survivor) but its fields are not also set, since a
-// merge fills them; and the same field is never set twice.
+// merge fills them — except by the sets that follow its merges, which say
+// how (see claimedByFollower); and the same field is never set twice.
 func claimedBy(claimed map[string]bool, c batch.Change) bool {
 	if c.TwoRecords() {
 		loser, survivor := c.Object+"/"+c.MergeFrom, c.Object+"/"+c.Record
@@ -177,6 +330,14 @@ func claimedBy(claimed map[string]bool, c batch.Change) bool {
 	return claimed[rec] || claimed[rec+"#survivor"] || claimed[rec+"."+c.Field]
 }
 
+// claimedByFollower is claimedBy for a set that follows a merge whose
+// claims already passed: its record is that merge's survivor, so only a
+// record merged away or a field already set stops it.
+func claimedByFollower(claimed map[string]bool, c batch.Change) bool {
+	rec := c.Object + "/" + c.Record
+	return claimed[rec] || claimed[rec+"."+c.Field]
+}
+
 func claim(claimed map[string]bool, c batch.Change) {
 	if c.TwoRecords() {
 		claimed[c.Object+"/"+c.MergeFrom] = true
@@ -185,7 +346,11 @@ func claim(claimed map[string]bool, c batch.Change) {
 	}
 	rec := c.Object + "/" + c.Record
 	claimed[rec+"."+c.Field] = true
-	claimed[rec+"#fields"] = true
+	// A follower does not hold the survivor's fields: another merge into
+	// the same survivor may still come, with followers of its own.
+	if c.Follows == "" {
+		claimed[rec+"#fields"] = true
+	}
 }
 
 // Title describes a batch in one line for people scanning a list.

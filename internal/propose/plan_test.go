@@ -2,6 +2,8 @@ package propose_test
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -387,5 +389,381 @@ func TestBuildClaimsRecordsWithinARun(t *testing.T) {
 				t.Errorf("skipped %+v, want %d", plan.Skipped, tt.skipped)
 			}
 		})
+	}
+}
+
+// merge is a dedupe merge with the temporary id the detector gives it so
+// that its followers can name it.
+func merge(id, survivor, loser string) batch.Change {
+	c := dedupe(survivor, loser)
+	c.ID = id
+	return c
+}
+
+// follower sets field of survivor, following the merge with id mergeID.
+func follower(mergeID, survivor, field, before, after string) batch.Change {
+	return batch.Change{Kind: "dedupe", Object: "contacts", Record: survivor, Op: batch.OpSet, Field: field,
+		Before: before, After: after, Source: "dedupe", Confidence: 0.97, Trigger: "rule", Follows: mergeID}
+}
+
+// valid fails the test unless every planned batch validates and survives
+// encoding under its own name, as the proposal file will.
+func valid(t *testing.T, plan propose.Plan) {
+	t.Helper()
+	for _, pb := range plan.Batches {
+		if err := pb.Batch.Validate(""); err != nil {
+			t.Errorf("batch %s is invalid: %v", pb.Batch.ID, err)
+			continue
+		}
+		data, err := batch.Encode(pb.Batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := batch.Decode(batch.Path(pb.Batch.ID), data); err != nil {
+			t.Errorf("batch %s does not decode: %v\n%s", pb.Batch.ID, err, data)
+		}
+	}
+}
+
+// layout describes the plan's batches for people: one string per batch,
+// each change as id:what[>follows].
+func layout(plan propose.Plan) []string {
+	var out []string
+	for _, pb := range plan.Batches {
+		var parts []string
+		for _, c := range pb.Batch.Changes {
+			what := c.Record + "." + c.Field
+			if c.Op == batch.OpMerge {
+				what = c.MergeFrom + ">" + c.Record
+			}
+			if c.Follows != "" {
+				what += "^" + c.Follows
+			}
+			parts = append(parts, c.ID+":"+what)
+		}
+		out = append(out, string(pb.Verdict.Decision)+" "+strings.Join(parts, " "))
+	}
+	return out
+}
+
+func skipped(plan propose.Plan) []string {
+	var out []string
+	for _, s := range plan.Skipped {
+		out = append(out, s.Change.Target()+": "+s.Why)
+	}
+	return out
+}
+
+func TestBuildKeepsAMergeAndItsFollowersTogether(t *testing.T) {
+	tests := []struct {
+		name    string
+		changes []batch.Change
+		want    []string
+	}{
+		{"a merge and its followers are one batch, each follows naming the merge's new id", []batch.Change{
+			merge("m1", "1", "2"), follower("m1", "1", "jobtitle", "", "CTO"), follower("m1", "1", "phone", "555", "+1 555"),
+		}, []string{"review c1:2>1 c2:1.jobtitle^c1 c3:1.phone^c1"}},
+		{"followers listed apart from their merge join it", []batch.Change{
+			merge("m1", "1", "2"), merge("m2", "5", "6"), follower("m2", "5", "jobtitle", "", "CEO"), follower("m1", "1", "jobtitle", "", "CTO"),
+		}, []string{"review c1:2>1 c2:1.jobtitle^c1 c3:6>5 c4:5.jobtitle^c3"}},
+		{"a follower listed before its merge still comes after it", []batch.Change{
+			follower("m1", "1", "jobtitle", "", "CTO"), merge("m1", "1", "2"),
+		}, []string{"review c1:2>1 c2:1.jobtitle^c1"}},
+		{"two merges into one survivor each keep their followers", []batch.Change{
+			merge("m1", "1", "2"), follower("m1", "1", "jobtitle", "", "CTO"), merge("m2", "1", "3"), follower("m2", "1", "phone", "", "555"),
+		}, []string{"review c1:2>1 c2:1.jobtitle^c1 c3:3>1 c4:1.phone^c3"}},
+		{"a merge without followers is planned as before", []batch.Change{merge("m1", "1", "2")}, []string{"review c1:2>1"}},
+		{"an auto change that follows a merge is reviewed with it", []batch.Change{
+			fill("9", "jobtitle", "CFO"), merge("m1", "1", "2"), func() batch.Change { c := fill("1", "jobtitle", "CTO"); c.Follows = "m1"; return c }(),
+		}, []string{"auto c1:9.jobtitle", "review c1:2>1 c2:1.jobtitle^c1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := propose.Build(propose.Context{Policy: loadPolicy(t, policy.Default), Now: now}, "dedupe", tt.changes)
+			valid(t, plan)
+			if got := layout(plan); !slices.Equal(got, tt.want) {
+				t.Errorf("batches\n %q\nwant\n %q\nskipped %q", got, tt.want, skipped(plan))
+			}
+			if len(plan.Skipped) != 0 || len(plan.Denied) != 0 {
+				t.Errorf("skipped %q, denied %v; want everything planned", skipped(plan), plan.Denied)
+			}
+		})
+	}
+}
+
+func TestBuildSkipsAMergesFollowersWithIt(t *testing.T) {
+	m, f1, f2 := merge("m1", "1", "2"), follower("m1", "1", "jobtitle", "", "CTO"), follower("m1", "1", "phone", "", "555")
+	tests := []struct {
+		name    string
+		ctx     propose.Context
+		changes []batch.Change
+		planned []string
+		skipped []string
+	}{
+		{"an open proposal on the merged record skips the merge and its followers",
+			propose.Context{Open: []*batch.Batch{openBatch("open-1", fill("2", "jobtitle", "CTO"))}},
+			[]batch.Change{m, f1, f2}, nil, []string{
+				"contacts/2 -> 1: record has an open proposal in batch open-1",
+				"contacts/1.jobtitle: the merge it follows (contacts/2 -> 1) was skipped: record has an open proposal in batch open-1",
+				"contacts/1.phone: the merge it follows (contacts/2 -> 1) was skipped: record has an open proposal in batch open-1",
+			}},
+		{"an open proposal on the survivor skips the merge and its followers",
+			propose.Context{Open: []*batch.Batch{openBatch("open-2", fill("1", "city", "Berlin"))}},
+			[]batch.Change{m, f1}, nil, []string{
+				"contacts/2 -> 1: record has an open proposal in batch open-2",
+				"contacts/1.jobtitle: the merge it follows (contacts/2 -> 1) was skipped: record has an open proposal in batch open-2",
+			}},
+		{"a rejected merge skips its followers",
+			propose.Context{Rejected: map[string]bool{m.RejectionKey(): true}},
+			[]batch.Change{m, f1}, nil, []string{
+				"contacts/2 -> 1: the same change was rejected before",
+				"contacts/1.jobtitle: the merge it follows (contacts/2 -> 1) was skipped: the same change was rejected before",
+			}},
+		{"a merge of a record merged earlier in the run skips its followers",
+			propose.Context{},
+			[]batch.Change{merge("m0", "2", "7"), m, f1}, []string{"review c1:7>2"}, []string{
+				"contacts/2 -> 1: another change in this run already touches the record",
+				"contacts/1.jobtitle: the merge it follows (contacts/2 -> 1) was skipped: another change in this run already touches the record",
+			}},
+		{"a rejected follower is skipped alone: the merge is proposed without it",
+			propose.Context{Rejected: map[string]bool{f1.RejectionKey(): true}},
+			[]batch.Change{m, f1, f2}, []string{"review c1:2>1 c2:1.phone^c1"}, []string{
+				"contacts/1.jobtitle: the same change was rejected before",
+			}},
+		{"a second follower of the same field is skipped",
+			propose.Context{},
+			[]batch.Change{m, f1, follower("m1", "1", "jobtitle", "", "CEO")}, []string{"review c1:2>1 c2:1.jobtitle^c1"}, []string{
+				"contacts/1.jobtitle: another change in this run already sets contacts/1.jobtitle",
+			}},
+		{"followers of two merges into one survivor do not both set a field",
+			propose.Context{},
+			[]batch.Change{m, f1, merge("m2", "1", "3"), follower("m2", "1", "jobtitle", "", "CEO")}, []string{"review c1:2>1 c2:1.jobtitle^c1 c3:3>1"}, []string{
+				"contacts/1.jobtitle: another change in this run already sets contacts/1.jobtitle",
+			}},
+		{"a set on the survivor that follows no merge is still skipped",
+			propose.Context{},
+			[]batch.Change{m, f1, fill("1", "city", "Berlin")}, []string{"review c1:2>1 c2:1.jobtitle^c1"}, []string{
+				"contacts/1.city: another change in this run already touches the record",
+			}},
+		{"a set on the survivor before the merge skips the merge and its followers",
+			propose.Context{},
+			[]batch.Change{fill("1", "city", "Berlin"), m, f1}, []string{"auto c1:1.city"}, []string{
+				"contacts/2 -> 1: another change in this run already touches the record",
+				"contacts/1.jobtitle: the merge it follows (contacts/2 -> 1) was skipped: another change in this run already touches the record",
+			}},
+		{"a follower naming no merge of the run is skipped",
+			propose.Context{},
+			[]batch.Change{m, follower("m9", "1", "jobtitle", "", "CTO")}, []string{"review c1:2>1"}, []string{
+				`contacts/1.jobtitle: follows "m9", which names no merge proposed with it (a follower is proposed together with its merge, follows naming the merge's id)`,
+			}},
+		{"a follower naming a set is skipped",
+			propose.Context{},
+			[]batch.Change{func() batch.Change { c := fill("1", "city", "Berlin"); c.ID = "s1"; return c }(), follower("s1", "1", "jobtitle", "", "CTO")}, []string{"auto c1:1.city"}, []string{
+				`contacts/1.jobtitle: follows "s1", which names no merge proposed with it (a follower is proposed together with its merge, follows naming the merge's id)`,
+			}},
+		{"a follower naming an id two merges share is skipped",
+			propose.Context{},
+			[]batch.Change{m, merge("m1", "5", "6"), f1}, []string{"review c1:2>1 c2:6>5"}, []string{
+				`contacts/1.jobtitle: follows "m1", an id 2 merges proposed with it share`,
+			}},
+		{"a follower of another record than its merge keeps is skipped",
+			propose.Context{},
+			[]batch.Change{m, follower("m1", "2", "jobtitle", "", "CTO")}, []string{"review c1:2>1"}, []string{
+				`contacts/2.jobtitle: follows merge "m1", which keeps contacts/1, not contacts/2`,
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.ctx.Policy, tt.ctx.Now = loadPolicy(t, policy.Default), now
+			plan := propose.Build(tt.ctx, "dedupe", tt.changes)
+			valid(t, plan)
+			if got := layout(plan); !slices.Equal(got, tt.planned) {
+				t.Errorf("batches\n %q\nwant\n %q", got, tt.planned)
+			}
+			if got := skipped(plan); !slices.Equal(got, tt.skipped) {
+				t.Errorf("skipped\n %q\nwant\n %q", got, tt.skipped)
+			}
+		})
+	}
+}
+
+func TestBuildDecidesAMergeAndItsFollowersTogether(t *testing.T) {
+	p := loadPolicy(t, strings.Join([]string{
+		"version: 1",
+		"default: review",
+		"rules:",
+		"  - {name: no-phones, when: {field: phone}, decision: deny}",
+		"  - {name: no-company-merges, when: {op: merge, object: companies}, decision: deny}",
+		"  - {name: dedupe, when: {kind: dedupe}, decision: review}",
+	}, "\n")+"\n")
+	company := func(c batch.Change) batch.Change { c.Object = "companies"; return c }
+	tests := []struct {
+		name    string
+		changes []batch.Change
+		planned []string
+		denied  []string
+		skipped []string
+	}{
+		{"a denied follower denies its merge and the merge's other followers",
+			[]batch.Change{merge("m1", "1", "2"), follower("m1", "1", "jobtitle", "", "CTO"), follower("m1", "1", "phone", "", "555"), merge("m2", "5", "6")},
+			[]string{"review c1:6>5"},
+			[]string{"contacts/1.phone: denied by rule no-phones"},
+			[]string{
+				"contacts/2 -> 1: a set that follows it was denied with it: contacts/1.phone is denied by rule no-phones",
+				"contacts/1.jobtitle: a set that follows the same merge was denied with it: contacts/1.phone is denied by rule no-phones",
+			}},
+		{"a denied merge skips its followers",
+			[]batch.Change{company(merge("m1", "1", "2")), company(follower("m1", "1", "name", "", "Acme"))},
+			nil,
+			[]string{"companies/2 -> 1: denied by rule no-company-merges"},
+			[]string{"companies/1.name: the merge it follows was denied with it: companies/2 -> 1 is denied by rule no-company-merges"}},
+		{"a unit denied claims nothing: a later change of its records is proposed",
+			[]batch.Change{merge("m1", "1", "2"), follower("m1", "1", "phone", "", "555"), merge("m2", "1", "3")},
+			[]string{"review c1:3>1"},
+			[]string{"contacts/1.phone: denied by rule no-phones"},
+			[]string{"contacts/2 -> 1: a set that follows it was denied with it: contacts/1.phone is denied by rule no-phones"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := propose.Build(propose.Context{Policy: p, Now: now}, "dedupe", tt.changes)
+			valid(t, plan)
+			if got := layout(plan); !slices.Equal(got, tt.planned) {
+				t.Errorf("batches\n %q\nwant\n %q", got, tt.planned)
+			}
+			var denied []string
+			for _, d := range plan.Denied {
+				denied = append(denied, d.Change.Target()+": "+d.Why)
+			}
+			if !slices.Equal(denied, tt.denied) {
+				t.Errorf("denied\n %q\nwant\n %q", denied, tt.denied)
+			}
+			if got := skipped(plan); !slices.Equal(got, tt.skipped) {
+				t.Errorf("skipped\n %q\nwant\n %q", got, tt.skipped)
+			}
+		})
+	}
+	t.Run("a unit's decision is the strictest of its changes", func(t *testing.T) {
+		auto := loadPolicy(t, "version: 1\ndefault: review\nrules:\n  - {name: fill, when: {kind: enrichment, before: empty}, decision: auto}\n")
+		f := fill("1", "jobtitle", "CTO")
+		f.Follows = "m1"
+		plan := propose.Build(propose.Context{Policy: auto, Now: now}, "dedupe", []batch.Change{merge("m1", "1", "2"), f})
+		valid(t, plan)
+		if len(plan.Batches) != 1 || plan.Batches[0].Verdict.Decision != policy.Review {
+			t.Fatalf("batches %q, want one review batch", layout(plan))
+		}
+		if v := plan.Batches[0].Verdict.Changes[1]; v.Decision != policy.Auto {
+			t.Errorf("the follower alone is %s, want auto (the unit is review because of its merge)", v.Decision)
+		}
+	})
+}
+
+func TestBuildNeverSplitsAMergeFromItsFollowers(t *testing.T) {
+	limited := func(perBatch int) *policy.Policy {
+		return loadPolicy(t, strings.Replace(policy.Default, "max_changes_per_batch: 1000", fmt.Sprintf("max_changes_per_batch: %d", perBatch), 1))
+	}
+	// unit is a merge of survivor n with k followers.
+	unit := func(n, k int) []batch.Change {
+		s, id := fmt.Sprint(n), fmt.Sprintf("m%d", n)
+		out := []batch.Change{merge(id, s, fmt.Sprint(n+1))}
+		for i := range k {
+			out = append(out, follower(id, s, fmt.Sprintf("f%d", i), "", "x"))
+		}
+		return out
+	}
+	cat := func(units ...[]batch.Change) []batch.Change { return slices.Concat(units...) }
+	tests := []struct {
+		name    string
+		limit   int
+		changes []batch.Change
+		sizes   []int
+	}{
+		{"units that fill batches exactly", 3, cat(unit(10, 2), unit(20, 2), unit(30, 2)), []int{3, 3, 3}},
+		{"a batch ends before a unit that would not fit", 3, cat(unit(10, 1), unit(20, 1)), []int{2, 2}},
+		{"a small unit still fills the rest of a batch", 3, cat(unit(10, 1), unit(20, 0), unit(30, 2)), []int{3, 3}},
+		{"a unit larger than the limit is one batch of its own", 3, cat(unit(10, 0), unit(20, 4), unit(30, 0)), []int{1, 5, 1}},
+		{"single changes still split at the limit", 2, cat(unit(10, 0), unit(20, 0), unit(30, 0)), []int{2, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := propose.Build(propose.Context{Policy: limited(tt.limit), Now: now}, "dedupe", tt.changes)
+			valid(t, plan)
+			var sizes []int
+			n := 0
+			for _, pb := range plan.Batches {
+				sizes = append(sizes, len(pb.Batch.Changes))
+				n += len(pb.Batch.Changes)
+				// Every follower's merge is in its batch (valid checks
+				// that follows names an earlier merge there).
+				for _, c := range pb.Batch.Changes {
+					if c.Follows != "" && len(pb.Batch.Followers(c.Follows)) == 0 {
+						t.Errorf("batch %s: %s follows %s, which has no followers", pb.Batch.ID, c.ID, c.Follows)
+					}
+				}
+			}
+			if !slices.Equal(sizes, tt.sizes) {
+				t.Errorf("batch sizes %v, want %v\n%q", sizes, tt.sizes, layout(plan))
+			}
+			if n != len(tt.changes) {
+				t.Errorf("%d changes planned, want all %d (skipped %q)", n, len(tt.changes), skipped(plan))
+			}
+		})
+	}
+}
+
+// Changes from `crmops propose` carry their proposer's follows, with the
+// ids ReadChanges numbers them by (c1 for the first change read).
+func TestBuildOfProposedChangesWithFollows(t *testing.T) {
+	input := strings.Join([]string{
+		`{"kind": "dedupe", "object": "contacts", "record": "1", "op": "merge", "merge_from": "2", "source": "agent", "confidence": 0.9}`,
+		`{"kind": "enrichment", "object": "contacts", "record": "7", "op": "set", "field": "jobtitle", "before": "", "after": "CFO", "source": "agent", "confidence": 0.95}`,
+		`{"kind": "dedupe", "object": "contacts", "record": "1", "op": "set", "field": "jobtitle", "before": "", "after": "CTO", "source": "agent", "confidence": 0.9, "follows": "c1"}`,
+		`{"kind": "dedupe", "object": "contacts", "record": "1", "op": "set", "field": "phone", "before": "", "after": "555", "source": "agent", "confidence": 0.9, "follows": "c2"}`,
+	}, "\n")
+	changes, err := propose.ReadChanges("in.jsonl", strings.NewReader(input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := propose.Build(propose.Context{Policy: loadPolicy(t, policy.Default), Now: now}, "propose", changes)
+	valid(t, plan)
+	if got, want := layout(plan), []string{"auto c1:7.jobtitle", "review c1:2>1 c2:1.jobtitle^c1"}; !slices.Equal(got, want) {
+		t.Errorf("batches %q, want %q", got, want)
+	}
+	if got, want := skipped(plan), []string{`contacts/1.phone: follows "c2", which names no merge proposed with it (a follower is proposed together with its merge, follows naming the merge's id)`}; !slices.Equal(got, want) {
+		t.Errorf("skipped %q, want %q", got, want)
+	}
+}
+
+// Whatever the input, a plan's batches are valid batch files.
+func TestBuildNeverPlansAnInvalidBatch(t *testing.T) {
+	p := loadPolicy(t, strings.Replace(policy.Default, "max_changes_per_batch: 1000", "max_changes_per_batch: 4", 1))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 300 {
+		var changes []batch.Change
+		for i := range 1 + rng.IntN(12) {
+			rec := func() string { return fmt.Sprint(1 + rng.IntN(6)) }
+			switch rng.IntN(4) {
+			case 0:
+				s, l := rec(), rec()
+				if s == l {
+					continue
+				}
+				changes = append(changes, merge(fmt.Sprintf("m%d", rng.IntN(5)), s, l))
+			case 1, 2:
+				changes = append(changes, follower(fmt.Sprintf("m%d", rng.IntN(5)), rec(), []string{"jobtitle", "phone"}[rng.IntN(2)], "", fmt.Sprint(i)))
+			default:
+				changes = append(changes, fill(rec(), "city", fmt.Sprint(i)))
+			}
+		}
+		plan := propose.Build(propose.Context{Policy: p, Now: now}, "dedupe", changes)
+		n := len(plan.Skipped) + len(plan.Denied)
+		for _, pb := range plan.Batches {
+			n += len(pb.Batch.Changes)
+			if err := pb.Batch.Validate(""); err != nil {
+				t.Fatalf("round %d: batch invalid: %v\ninput %+v\nplan %q", round, err, changes, layout(plan))
+			}
+		}
+		if n != len(changes) {
+			t.Fatalf("round %d: %d changes in, %d accounted for", round, len(changes), n)
+		}
 	}
 }
