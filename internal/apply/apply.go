@@ -7,6 +7,11 @@
 // chunk of changes, and a change whose field already holds its new value is
 // recorded as already_applied, so killing apply at any point and running it
 // again applies every change exactly once.
+//
+// Changes run in batch order. A set that follows a merge (its follows
+// names the merge: the survivorship value approved with it) runs only when
+// the merge's result, in this run or in saved progress, is applied or
+// already_applied; otherwise it is recorded stale and never sent.
 package apply
 
 import (
@@ -475,15 +480,35 @@ func (r *Runner) execute(ctx context.Context, b *batch.Batch, rc *batch.Receipt)
 			end++
 		}
 		chunk := todo[start:end]
-		results, err := r.run(ctx, chunk)
-		if err != nil {
-			return err
+		// A set that follows a merge runs only if the merge did: the
+		// merges it follows ran in an earlier chunk, this run or a saved one.
+		var send []batch.Change
+		held := map[string]string{}
+		for _, c := range chunk {
+			if why := mergeNotApplied(c, rc); why != "" {
+				held[c.ID] = why
+			} else {
+				send = append(send, c)
+			}
+		}
+		var results []crm.Result
+		if len(send) > 0 {
+			var err error
+			if results, err = r.run(ctx, send); err != nil {
+				return err
+			}
 		}
 		now := r.Now().UTC().Truncate(time.Second)
-		for i, c := range chunk {
+		for _, c := range chunk {
+			if why, ok := held[c.ID]; ok {
+				rc.Changes = append(rc.Changes, batch.ChangeResult{ID: c.ID, Status: batch.StatusStale, After: c.After, At: now, Error: why})
+				continue
+			}
+			res := results[0]
+			results = results[1:]
 			rc.Changes = append(rc.Changes, batch.ChangeResult{
-				ID: c.ID, Status: string(results[i].Status), ObservedBefore: results[i].Observed,
-				After: c.After, At: now, Error: results[i].Error,
+				ID: c.ID, Status: string(res.Status), ObservedBefore: res.Observed,
+				After: c.After, At: now, Error: res.Error,
 			})
 		}
 		if err := r.savePartial(rc); err != nil {
@@ -501,6 +526,28 @@ func (r *Runner) execute(ctx context.Context, b *batch.Batch, rc *batch.Receipt)
 	}
 	sort.SliceStable(rc.Changes, func(i, j int) bool { return order[rc.Changes[i].ID] < order[rc.Changes[j].ID] })
 	return nil
+}
+
+// mergeNotApplied says why c, a set that follows a merge, must not run:
+// the merge's result in rc is neither applied nor already_applied (or it
+// has none). It is "" when c follows no merge or its merge ran.
+func mergeNotApplied(c batch.Change, rc *batch.Receipt) string {
+	if c.Follows == "" {
+		return ""
+	}
+	status := "not run"
+	if res, ok := rc.Result(c.Follows); ok {
+		if ran(res.Status) {
+			return ""
+		}
+		status = res.Status
+	}
+	return fmt.Sprintf("its merge %s did not apply (%s)", c.Follows, status)
+}
+
+// ran reports a result after which the change's effect is in the CRM.
+func ran(status string) bool {
+	return status == batch.StatusApplied || status == batch.StatusAlreadyApplied
 }
 
 func (r *Runner) run(ctx context.Context, chunk []batch.Change) ([]crm.Result, error) {
@@ -546,10 +593,14 @@ func (r *Runner) dryRun(ctx context.Context, b *batch.Batch, br *BatchReport) er
 		}
 		current[obj] = recs
 	}
+	predicted := map[string]string{}
 	for _, c := range b.Changes {
 		p := Planned{Change: c.ID}
 		rec, ok := current[c.Object][c.Record]
 		switch {
+		case c.Follows != "" && !ran(predicted[c.Follows]):
+			// Its merge would not run, so neither would it.
+			p.Status = batch.StatusStale
 		case !ok:
 			p.Status = batch.StatusFailed
 		case c.Op == batch.OpUnmerge:
@@ -587,6 +638,7 @@ func (r *Runner) dryRun(ctx context.Context, b *batch.Batch, br *BatchReport) er
 				p.Status = batch.StatusStale
 			}
 		}
+		predicted[c.ID] = p.Status
 		br.Counts[p.Status]++
 		br.Planned = append(br.Planned, p)
 	}
