@@ -174,9 +174,9 @@ func Build(pc Context, detector string, changes []batch.Change) Plan {
 
 // unitsOf groups changes into units, in the order of the merges and
 // single changes of changes: a merge with the sets that follow it
-// (wherever they stand in changes), or one change alone. A follower that names no merge of changes, names
-// an id two changes share, or sets another record than its merge keeps
-// is returned as skipped.
+// (wherever they stand in changes), or one change alone. A follower that
+// names no merge of changes, names an id two merges share, or sets another
+// record than its merge keeps is returned as skipped.
 func unitsOf(changes []batch.Change) (units [][]batch.Change, orphans []Skip) {
 	merges := map[string][]int{}
 	for i, c := range changes {
