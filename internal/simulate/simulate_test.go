@@ -269,7 +269,7 @@ func TestFilesThatCannotBeReadAreReportedAndTheRestReplayed(t *testing.T) {
 	}
 	rel := func(p string) string { r, _ := filepath.Rel(dir, p); return filepath.ToSlash(r) }
 	want := []simulate.FileError{
-		{File: rel(batches[3]), Error: rel(batches[3]) + ":" + lineOf(t, batches[3], "sauce") + ": changes[0].sauce: unknown key (known keys: after, before, confidence, field, id, kind, merge_from, object, op, reason, record, snapshot, source, trigger)"},
+		{File: rel(batches[3]), Error: rel(batches[3]) + ":" + lineOf(t, batches[3], "sauce") + ": changes[0].sauce: unknown key (known keys: after, before, confidence, field, follows, id, kind, merge_from, object, op, reason, record, snapshot, source, survivor_snapshot, trigger)"},
 		{File: rel(batch.ReceiptPath(batches[7])), Error: rel(batch.ReceiptPath(batches[7])) + ":6: approval.x: unknown key (known keys: approvers, mode, policy, proposer, pull_request, refused, rules)"},
 	}
 	slices.SortFunc(want, func(a, b simulate.FileError) int { return strings.Compare(a.File, b.File) })
