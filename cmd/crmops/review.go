@@ -4,19 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/display"
 	"github.com/crmops/crmops/internal/forge"
+	"github.com/crmops/crmops/internal/modify"
 	"github.com/crmops/crmops/internal/review"
 	"github.com/crmops/crmops/internal/workspace"
 )
 
 func newReviewCmd(f *factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "review", Short: "List, show, approve and reject proposals"}
-	cmd.AddCommand(newReviewListCmd(f), newReviewShowCmd(f), newReviewApproveCmd(f), newReviewRejectCmd(f))
+	cmd := &cobra.Command{Use: "review", Short: "List, show, approve, reject proposals, or drop changes from them"}
+	cmd.AddCommand(newReviewListCmd(f), newReviewShowCmd(f), newReviewApproveCmd(f), newReviewRejectCmd(f), newReviewDropCmd(f))
 	return cmd
 }
 
@@ -239,6 +241,61 @@ func newReviewRejectCmd(f *factory) *cobra.Command {
 				return nil
 			}
 			fmt.Fprintf(f.out, "Rejected %s; recorded in %s.\n", a[0], batch.RejectionPath(batch.Path(a[0])))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&as, "as", "", "your login (default: $CRMOPS_LOGIN or the OS user)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why, for the record")
+	return cmd
+}
+
+func newReviewDropCmd(f *factory) *cobra.Command {
+	var as, reason string
+	cmd := &cobra.Command{
+		Use:   "drop BATCH CHANGE_ID...",
+		Short: "Drop changes from a proposal before approving it (a merge's survivorship sets go with it); they will not be proposed again",
+		Long: `Drop commits, on the proposal's branch, the batch file without the changes
+named (and without the sets that follow a dropped merge), as you. A commit
+that only drops changes adds nothing of yours, so you may still approve the
+new head: approvals count only on the head commit. The dropped changes are
+recorded as rejected on the base branch, so detect and propose do not
+propose them again. See docs/modify.md.`,
+		Args: args(cobra.MinimumNArgs(2)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			login, err := f.login(as)
+			if err != nil {
+				return err
+			}
+			svc, err := f.reviewService()
+			if err != nil {
+				return err
+			}
+			d := &modify.Dropper{WS: svc.WS, Forge: svc.Forge}
+			res, err := d.Drop(cmd.Context(), modify.Request{Batch: a[0], IDs: a[1:], Login: login, Reason: reason, At: f.now()})
+			if err != nil {
+				return err
+			}
+			t := display.Terminal
+			if len(res.Dropped) > 0 {
+				fmt.Fprintf(f.out, "Dropped %s from %s as %s; its head is now %s.\n", t(strings.Join(res.Dropped, ", ")), t(res.Batch), t(login), workspace.Short(res.Head))
+				if len(res.Followers) > 0 {
+					fmt.Fprintf(f.out, "  %s followed a dropped merge and went with it.\n", t(strings.Join(res.Followers, ", ")))
+				}
+			}
+			if len(res.Earlier) > 0 {
+				fmt.Fprintf(f.out, "%s had been dropped from %s already.\n", t(strings.Join(res.Earlier, ", ")), t(res.Batch))
+			}
+			for _, p := range res.Records {
+				fmt.Fprintf(f.out, "Recorded as rejected in %s: they will not be proposed again.\n", t(p))
+			}
+			if res.Untrusted {
+				fmt.Fprintf(f.out, "Not recorded as rejected: the proposer is not one the policy trusts, so those changes may be proposed again.\n")
+			}
+			if res.MergedMeanwhile {
+				fmt.Fprintf(f.out, "It was merged meanwhile, without them.\n")
+			} else if len(res.Dropped) > 0 {
+				fmt.Fprintf(f.out, "Approvals of the earlier head no longer count; you may approve the new one: crmops review approve %s\n", t(res.Batch))
+			}
 			return nil
 		},
 	}

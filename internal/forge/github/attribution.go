@@ -12,6 +12,7 @@ import (
 	gh "github.com/google/go-github/v62/github"
 
 	"github.com/crmops/crmops/internal/gitrepo"
+	"github.com/crmops/crmops/internal/modify"
 )
 
 // maxPullCommits is the most commits GitHub lists for a pull request
@@ -35,6 +36,13 @@ const webFlow = "web-flow"
 // first parent's: a merge of the base branch into the pull request that
 // leaves the batch alone does not count, nor does a commit that changes
 // other files.
+//
+// Nor does a commit, after the one that starts the pull request, that only
+// drops changes (modify.PureDrop of its first parent's version, both read
+// from git): it narrows what was proposed and adds nothing, so its author
+// and committer may approve the new head, and it needs no attribution (a
+// drop commit crmops writes carries the dropper's crmops address, which
+// GitHub links to no account).
 //
 // One commit is the proposal itself: the single commit changing the batch
 // file that starts the pull request (its first parent is outside it), when
@@ -78,7 +86,15 @@ func (f *Forge) attribution(ctx context.Context, pr *gh.PullRequest, path string
 		if !changed {
 			continue
 		}
-		ch := change{sha: c.GetSHA(), start: len(info.Parents) == 0 || !inPR[info.Parents[0].String()], adds: adds}
+		start := len(info.Parents) == 0 || !inPR[info.Parents[0].String()]
+		if !start {
+			if pure, err := pureDrop(f.ws.Git, info, path); err != nil {
+				return nil, nil, fmt.Errorf("pull request #%d: %w", n, err)
+			} else if pure {
+				continue // it only narrowed the proposal: nobody to exclude
+			}
+		}
+		ch := change{sha: c.GetSHA(), start: start, adds: adds}
 		if login := c.GetAuthor().GetLogin(); login != "" {
 			ch.logins = append(ch.logins, login)
 		} else {
@@ -121,6 +137,30 @@ func (f *Forge) attribution(ctx context.Context, pr *gh.PullRequest, path string
 			"pull request #%d has %d commits or more, the most GitHub lists: the others cannot be attributed", n, maxPullCommits))
 	}
 	return changedBy, unattributed, nil
+}
+
+// pureDrop reports whether commit c only dropped changes from the batch
+// file at path, relative to its first parent (modify.PureDrop), reading
+// both versions from git.
+func pureDrop(git *gitrepo.Repo, c *gitrepo.Commit, path string) (bool, error) {
+	if len(c.Parents) == 0 {
+		return false, nil
+	}
+	cur, err := git.ReadFile(c.Hash, path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	old, err := git.ReadFile(c.Parents[0], path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return modify.PureDrop(path, old, cur), nil
 }
 
 // changesFile reports whether commit c changes path relative to its first
