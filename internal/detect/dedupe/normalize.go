@@ -221,3 +221,164 @@ func normCompany(s string) string {
 	}
 	return strings.Join(words, " ")
 }
+
+// normEmailValue is normEmail for an address that has a local part and a
+// domain, else "" (not an email: no evidence).
+func normEmailValue(s string) string {
+	e := normEmail(s)
+	local, domain, ok := strings.Cut(e, "@")
+	if !ok || local == "" || domain == "" || strings.ContainsAny(e, " \t") {
+		return ""
+	}
+	return e
+}
+
+// normDomainValue is a company's web domain, or "" for a free-mail host
+// (sharing gmail.com says nothing) and for what is not a domain.
+func normDomainValue(s string) string {
+	d := normDomain(s)
+	if freeMail[d] {
+		return ""
+	}
+	return d
+}
+
+// normExact compares case- and space-insensitively.
+func normExact(s string) string {
+	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
+}
+
+// normText is a text's words, lower case, without punctuation or accents:
+// "St. Lucy's - School" -> "st lucys school".
+func normText(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '&':
+			b.WriteString(" and ")
+		case r == '\'':
+		case r < utf8.RuneSelf:
+			b.WriteByte(' ')
+		case foldAccents[r] != "":
+			b.WriteString(foldAccents[r])
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		default:
+			b.WriteByte(' ')
+		}
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// normPostcode keeps a postcode's letters and digits in upper case:
+// "sw1a 1aa" -> "SW1A1AA".
+func normPostcode(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// streetWords are the spellings of the common street words, shortened the
+// way the postal services do, so "Street" and "St." agree.
+var streetWords = map[string]string{
+	"street": "st", "str": "st", "road": "rd", "avenue": "ave", "av": "ave",
+	"boulevard": "blvd", "drive": "dr", "lane": "ln", "court": "ct",
+	"place": "pl", "square": "sq", "terrace": "tce", "highway": "hwy",
+	"parkway": "pkwy", "circuit": "cct", "crescent": "cres", "close": "cl",
+	"north": "n", "south": "s", "east": "e", "west": "w",
+	"apartment": "apt", "apmnt": "apt", "suite": "ste", "floor": "fl",
+	"first": "1st", "second": "2nd", "third": "3rd", "fourth": "4th", "fifth": "5th",
+}
+
+// normAddress is an address's words with street words shortened and
+// punctuation dropped: "221 E. 51st Street" -> "221 e 51st st". A number
+// glued to a word ("t65") is split off, so the numbers can be compared.
+func normAddress(s string) string {
+	words := strings.Fields(normText(s))
+	out := make([]string, 0, len(words))
+	for _, w := range words {
+		if short, ok := streetWords[w]; ok {
+			w = short
+		}
+		// "t65" -> "t 65": a letter glued to a house number.
+		if i := strings.IndexAny(w, "0123456789"); i > 0 && strings.Trim(w[i:], "0123456789") == "" {
+			out = append(out, w[:i])
+			w = w[i:]
+		}
+		out = append(out, w)
+	}
+	return strings.Join(out, " ")
+}
+
+// normDate writes a date as YYYYMMDD where it can tell the parts apart:
+// "19570422", "1957-04-22", "1957-04-22T00:00:00Z", "22/04/1957" (day
+// first, as most of the world writes it; a month-first date then compares
+// as "day and month swapped"). Anything else is kept as its digits.
+func normDate(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "T "); i > 0 {
+		s = s[:i]
+	}
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '/' || r == '.' })
+	digits := func(x string) string {
+		var b strings.Builder
+		for _, r := range x {
+			if r >= '0' && r <= '9' {
+				b.WriteRune(r)
+			}
+		}
+		return b.String()
+	}
+	pad := func(x string) string {
+		if len(x) == 1 {
+			return "0" + x
+		}
+		return x
+	}
+	if len(parts) == 3 {
+		p0, p1, p2 := digits(parts[0]), digits(parts[1]), digits(parts[2])
+		switch {
+		case len(p0) == 4 && len(p1) <= 2 && len(p2) <= 2 && p1 != "" && p2 != "":
+			return p0 + pad(p1) + pad(p2)
+		case len(p2) == 4 && len(p0) <= 2 && len(p1) <= 2 && p0 != "" && p1 != "":
+			return p2 + pad(p1) + pad(p0)
+		}
+	}
+	return digits(s)
+}
+
+// soundex is the American Soundex code of a normalized name: names that
+// sound alike (Smith, Smyth) share it, for blocking.
+func soundex(s string) string {
+	if s == "" {
+		return ""
+	}
+	const codes = "01230120022455012623010202" // a..z
+	code := func(c byte) byte {
+		if c < 'a' || c > 'z' {
+			return '0'
+		}
+		return codes[c-'a']
+	}
+	out := []byte{s[0]}
+	last := code(s[0])
+	for i := 1; i < len(s) && len(out) < 4; i++ {
+		c := code(s[i])
+		if c != '0' && c != last {
+			out = append(out, c)
+		}
+		if s[i] != 'h' && s[i] != 'w' {
+			last = c
+		}
+	}
+	for len(out) < 4 {
+		out = append(out, '0')
+	}
+	return string(out)
+}

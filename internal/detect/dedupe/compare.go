@@ -1,0 +1,509 @@
+package dedupe
+
+import (
+	"strings"
+)
+
+// A comparison type says how two values of one field are compared: an
+// ordered list of levels from the closest agreement to plain disagreement,
+// like Splink's comparison levels. Level 0 is always "missing": a side has
+// no value, which is no evidence either way (weight 0). The m and u
+// probabilities below are only where estimation starts (m) and what a small
+// sample is smoothed towards (u); the detector estimates both from the data
+// it reads (see model.go).
+type kindDef struct {
+	name   string
+	levels []levelDef // levels[0] is the missing level
+	// tf says whether the exact level (1) is adjusted by how common the
+	// shared value is: a shared common surname counts less than a rare one.
+	tf bool
+	// norm turns a stored value into the value compared ("" = missing).
+	norm func(string) string
+}
+
+type levelDef struct {
+	label string
+	m, u  float64
+	// contradicts marks a disagreement that two records of one person
+	// never show in practice (Daniel and Daniela): a pair at this level is
+	// not merged, directly or through others, unless an identifier agrees.
+	contradicts bool
+}
+
+// Comparison type names, as crmops.yaml spells them in fields:.
+const (
+	kindName     = "name"
+	kindEmail    = "email"
+	kindPhone    = "phone"
+	kindDate     = "date"
+	kindPostcode = "postcode"
+	kindAddress  = "address"
+	kindText     = "text"
+	kindExact    = "exact"
+	// Used by the defaults only: an identifier (identifiers:), a company's
+	// name and a web domain.
+	kindID      = "identifier"
+	kindOrgName = "orgname"
+	kindDomain  = "domain"
+)
+
+// userKinds are the comparison types a fields: entry may name.
+var userKinds = []string{kindName, kindEmail, kindPhone, kindDate, kindPostcode, kindAddress, kindText, kindExact}
+
+// Levels of each type, by index. Every type's level 1 is exact agreement.
+const (
+	nameExact = iota + 1
+	nameNickname
+	nameTypo
+	nameSimilar
+	nameInitial
+	nameSwapped
+	nameOtherForm
+	nameDifferent
+)
+
+const (
+	emailExact = iota + 1
+	emailLocalNear
+	emailLocalSame
+	emailDifferent
+)
+
+const (
+	phoneExact = iota + 1
+	phoneOneDigit
+	phoneDifferent
+)
+
+const (
+	dateExact = iota + 1
+	dateSwapped
+	dateOneDigit
+	dateDifferent
+)
+
+const (
+	postExact = iota + 1
+	postTypo
+	postDifferent
+)
+
+const (
+	addrExact = iota + 1
+	addrSameNumberSimilar
+	addrSameNumber
+	addrNumberMissing
+	addrOtherNumber
+	addrDifferent
+)
+
+const (
+	textExact = iota + 1
+	textSameWords
+	textTypo
+	textSubset
+	textOverlap
+	textDifferent
+)
+
+const (
+	idExact = iota + 1
+	idOneChar
+	idDifferent
+)
+
+const (
+	exactEqual = iota + 1
+	exactDifferent
+)
+
+var missing = levelDef{label: "missing"}
+
+// kinds is the table of comparison types.
+var kinds = map[string]*kindDef{
+	kindName: {name: kindName, tf: true, norm: normName, levels: []levelDef{missing,
+		{label: "exact", m: 0.80, u: 0.01},
+		{label: "nickname", m: 0.04, u: 0.001},
+		{label: "typo", m: 0.06, u: 0.002},
+		{label: "similar", m: 0.03, u: 0.01},
+		{label: "initial", m: 0.01, u: 0.005},
+		{label: "swapped", m: 0.01, u: 0.0005},
+		{label: "other form of the name", m: 0.002, u: 0.001, contradicts: true},
+		{label: "different", m: 0.05, u: 0.97, contradicts: true},
+	}},
+	kindEmail: {name: kindEmail, tf: true, norm: normEmailValue, levels: []levelDef{missing,
+		{label: "exact", m: 0.85, u: 0.0001},
+		{label: "typo in the local part", m: 0.03, u: 0.0001},
+		{label: "same local part, domain one typo off", m: 0.03, u: 0.0001},
+		{label: "different", m: 0.09, u: 0.9997},
+	}},
+	kindPhone: {name: kindPhone, tf: true, norm: normPhoneLoose, levels: []levelDef{missing,
+		{label: "exact", m: 0.85, u: 0.0001},
+		{label: "one digit off", m: 0.03, u: 0.0005},
+		{label: "different", m: 0.12, u: 0.9994},
+	}},
+	kindDate: {name: kindDate, tf: true, norm: normDate, levels: []levelDef{missing,
+		{label: "exact", m: 0.85, u: 0.0005},
+		{label: "day and month swapped", m: 0.02, u: 0.0001},
+		{label: "one digit off", m: 0.05, u: 0.005},
+		{label: "different", m: 0.08, u: 0.9944},
+	}},
+	kindPostcode: {name: kindPostcode, tf: true, norm: normPostcode, levels: []levelDef{missing,
+		{label: "exact", m: 0.85, u: 0.01},
+		{label: "typo", m: 0.08, u: 0.05},
+		{label: "different", m: 0.07, u: 0.94},
+	}},
+	kindAddress: {name: kindAddress, tf: true, norm: normAddress, levels: []levelDef{missing,
+		{label: "exact", m: 0.6, u: 0.0005},
+		{label: "same number, similar street", m: 0.2, u: 0.0005},
+		{label: "same number, other words", m: 0.05, u: 0.002},
+		{label: "similar street, a number missing", m: 0.05, u: 0.001},
+		{label: "other house number", m: 0.05, u: 0.3},
+		{label: "different", m: 0.05, u: 0.696},
+	}},
+	kindText:    {name: kindText, tf: true, norm: normText, levels: textLevels()},
+	kindOrgName: {name: kindOrgName, tf: true, norm: normCompany, levels: textLevels()},
+	kindExact: {name: kindExact, tf: true, norm: normExact, levels: []levelDef{missing,
+		{label: "exact", m: 0.9, u: 0.05},
+		{label: "different", m: 0.1, u: 0.95},
+	}},
+	kindID: {name: kindID, tf: true, norm: normExact, levels: []levelDef{missing,
+		{label: "exact", m: 0.9, u: 0.00001},
+		{label: "one character off", m: 0.04, u: 0.0001},
+		{label: "different", m: 0.06, u: 0.99989},
+	}},
+	kindCountry: {name: kindCountry, tf: true, norm: normCountry, levels: []levelDef{missing,
+		{label: "exact", m: 0.95, u: 0.3},
+		{label: "different", m: 0.05, u: 0.7},
+	}},
+	kindDomain: {name: kindDomain, tf: true, norm: normDomainValue, levels: []levelDef{missing,
+		{label: "exact", m: 0.9, u: 0.0001},
+		{label: "different", m: 0.1, u: 0.9999},
+	}},
+}
+
+func textLevels() []levelDef {
+	return []levelDef{missing,
+		{label: "exact", m: 0.6, u: 0.001},
+		{label: "same words", m: 0.05, u: 0.0005},
+		{label: "typo", m: 0.08, u: 0.001},
+		{label: "one name within the other", m: 0.08, u: 0.002},
+		{label: "words in common", m: 0.09, u: 0.02},
+		{label: "different", m: 0.1, u: 0.9755},
+	}
+}
+
+// compareValues gives the level of two normalized values of one kind,
+// both non-empty. Names need the other name part too (for swapped first
+// and last names), see compareNames.
+func compareValues(kind string, a, b string) uint8 {
+	if a == b {
+		return 1
+	}
+	switch kind {
+	case kindEmail:
+		return compareEmail(a, b)
+	case kindPhone:
+		return comparePhone(a, b)
+	case kindDate:
+		return compareDate(a, b)
+	case kindPostcode:
+		if damerau(a, b, 1) <= 1 {
+			return postTypo
+		}
+		return postDifferent
+	case kindAddress:
+		return compareAddress(a, b)
+	case kindText, kindOrgName:
+		return compareText(a, b)
+	case kindID:
+		if damerau(a, b, 1) <= 1 {
+			return idOneChar
+		}
+		return idDifferent
+	case kindName:
+		return compareNames(a, b, "", "", true)
+	}
+	return 2 // exact and domain: different
+}
+
+// compareNames relates name parts a and b (both non-empty), given the
+// other part of each record (aOther, bOther, "" when missing) to see
+// swapped first and last names. first says whether these are given names
+// (nicknames and other-gender forms apply).
+func compareNames(a, b, aOther, bOther string, first bool) uint8 {
+	switch {
+	case a == b:
+		return nameExact
+	case first && nicknameOf(a, b):
+		return nameNickname
+	}
+	if first && otherForm(a, b) {
+		return nameOtherForm
+	}
+	if damerau(a, b, 1) <= 1 || jaroWinkler(a, b) >= 0.94 {
+		return nameTypo
+	}
+	if first && nicknameTypo(a, b) {
+		return nameTypo
+	}
+	// Swapped: this part is the other record's other part (or one typo from
+	// it). Checked before "similar" so Morris / Morrison is not mistaken.
+	if aOther != "" && bOther != "" && (a == bOther || damerau(a, bOther, 1) <= 1) && (b == aOther || damerau(b, aOther, 1) <= 1) {
+		return nameSwapped
+	}
+	if len(a) == 1 || len(b) == 1 {
+		if a[0] == b[0] {
+			return nameInitial
+		}
+		return nameDifferent
+	}
+	if jaroWinkler(a, b) >= 0.85 || min(len(a), len(b)) >= 5 && damerau(a, b, 2) <= 2 {
+		return nameSimilar
+	}
+	return nameDifferent
+}
+
+// nicknameTypo sees a typo in a nickname's formal name: Maargaret / Peggy.
+func nicknameTypo(a, b string) bool {
+	for _, x := range append(formalNames(a), a) {
+		for _, y := range append(formalNames(b), b) {
+			if (x != a || y != b) && (x == y || damerau(x, y, 1) <= 1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// feminine endings that turn a given name into another person's: Daniel /
+// Daniela, Paul / Paula, Louis / Louise, Julian / Juliana, Eric / Erica.
+var feminine = []string{"a", "e", "ia", "ina", "ine", "ette", "elle", "na"}
+
+// otherForm reports whether two given names are one name's masculine and
+// feminine forms: another person, not a typo, however alike they look.
+func otherForm(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(a) < 3 || !strings.HasPrefix(b, a) {
+		return false
+	}
+	for _, end := range feminine {
+		if b[len(a):] == end {
+			return true
+		}
+	}
+	return false
+}
+
+func compareEmail(a, b string) uint8 {
+	la, da, _ := strings.Cut(a, "@")
+	lb, db, _ := strings.Cut(b, "@")
+	switch {
+	case la == lb && damerau(da, db, 1) <= 1:
+		return emailLocalSame
+	case da == db && len(la) >= 4 && len(lb) >= 4 && damerau(la, lb, 2) <= 2:
+		return emailLocalNear
+	}
+	return emailDifferent
+}
+
+// comparePhone compares "cc|nsn" phones (see normPhone): the national
+// numbers must agree, and the country codes when both are known.
+func comparePhone(a, b string) uint8 {
+	ca, na, _ := strings.Cut(a, "|")
+	cb, nb, _ := strings.Cut(b, "|")
+	sameCountry := ca == "" || cb == "" || ca == cb
+	switch {
+	case na == nb && sameCountry:
+		return phoneExact
+	case sameCountry && len(na) == len(nb) && damerau(na, nb, 1) <= 1:
+		return phoneOneDigit
+	}
+	return phoneDifferent
+}
+
+// compareDate compares YYYYMMDD dates (other text is compared as it is).
+func compareDate(a, b string) uint8 {
+	if len(a) == 8 && len(b) == 8 && a[:4] == b[:4] && a[4:6] == b[6:8] && a[6:8] == b[4:6] {
+		return dateSwapped
+	}
+	if len(a) == len(b) && damerau(a, b, 1) <= 1 {
+		return dateOneDigit
+	}
+	return dateDifferent
+}
+
+// compareAddress compares normalized addresses: the house numbers must
+// agree where both have them, then the words are compared.
+func compareAddress(a, b string) uint8 {
+	na, wa := addressParts(a)
+	nb, wb := addressParts(b)
+	if na != "" && nb != "" && na != nb {
+		return addrOtherNumber
+	}
+	similar := wa != "" && wb != "" && (wa == wb || jaroWinkler(wa, wb) >= 0.9 || damerau(wa, wb, 2) <= 2 || wordOverlap(wa, wb) >= 0.5)
+	switch {
+	case na != "" && na == nb && similar:
+		return addrSameNumberSimilar
+	case na != "" && na == nb:
+		return addrSameNumber
+	case (na == "" || nb == "") && similar:
+		return addrNumberMissing
+	}
+	return addrDifferent
+}
+
+// addressParts splits a normalized address into its numbers and its words.
+func addressParts(s string) (numbers, words string) {
+	var ns, ws []string
+	for _, tok := range strings.Fields(s) {
+		if tok[0] >= '0' && tok[0] <= '9' {
+			ns = append(ns, tok)
+		} else {
+			ws = append(ws, tok)
+		}
+	}
+	return strings.Join(ns, " "), strings.Join(ws, " ")
+}
+
+func compareText(a, b string) uint8 {
+	ta, tb := strings.Fields(a), strings.Fields(b)
+	switch {
+	case sameWordSet(ta, tb):
+		return textSameWords
+	case damerau(a, b, 1) <= 1 || jaroWinkler(a, b) >= 0.94:
+		return textTypo
+	case within(ta, tb) || within(tb, ta):
+		return textSubset
+	case wordOverlap(a, b) >= 0.5:
+		return textOverlap
+	}
+	return textDifferent
+}
+
+func sameWordSet(a, b []string) bool {
+	return within(a, b) && within(b, a)
+}
+
+// within reports whether every word of a is in b.
+func within(a, b []string) bool {
+	if len(a) == 0 {
+		return false
+	}
+	for _, w := range a {
+		found := false
+		for _, x := range b {
+			if w == x {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// wordOverlap is the Jaccard index of two texts' word sets.
+func wordOverlap(a, b string) float64 {
+	ta, tb := strings.Fields(a), strings.Fields(b)
+	if len(ta) == 0 || len(tb) == 0 {
+		return 0
+	}
+	common := 0
+	seen := map[string]bool{}
+	for _, w := range ta {
+		seen[w] = true
+	}
+	union := len(seen)
+	counted := map[string]bool{}
+	for _, w := range tb {
+		if counted[w] {
+			continue
+		}
+		counted[w] = true
+		if seen[w] {
+			common++
+		} else {
+			union++
+		}
+	}
+	return float64(common) / float64(union)
+}
+
+// damerau is the optimal-string-alignment distance of a and b (inserts,
+// deletes, replacements and swaps of neighbours), or limit+1 once it is
+// known to exceed limit.
+func damerau(a, b string, limit int) int {
+	if a == b {
+		return 0
+	}
+	la, lb := len(a), len(b)
+	if d := la - lb; d > limit || -d > limit {
+		return limit + 1
+	}
+	if la > 32 || lb > 32 {
+		// Long texts: a bounded Levenshtein is close enough.
+		if d := boundedLevenshtein(a, b, limit); d <= limit {
+			return d
+		}
+		return limit + 1
+	}
+	var rows [3][33]int
+	prev2, prev, cur := &rows[0], &rows[1], &rows[2]
+	for j := 0; j <= lb; j++ {
+		prev[j] = j
+	}
+	for i := 1; i <= la; i++ {
+		cur[0] = i
+		best := cur[0]
+		for j := 1; j <= lb; j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, prev2[j-2]+1)
+			}
+			cur[j] = v
+			best = min(best, v)
+		}
+		if best > limit {
+			return limit + 1
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	if prev[lb] > limit {
+		return limit + 1
+	}
+	return prev[lb]
+}
+
+func boundedLevenshtein(a, b string, limit int) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		best := i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			best = min(best, cur[j])
+		}
+		if best > limit {
+			return limit + 1
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,190 @@
+package dedupe
+
+import (
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/crmops/crmops/internal/crm"
+)
+
+// fieldSpec is one field the detector compares.
+type fieldSpec struct {
+	field string
+	kind  string
+}
+
+// defaultFields are the standard properties compared when the data has
+// them (SPEC: "Duplicate detection: what it compares").
+var defaultFields = map[string][]fieldSpec{
+	"contacts": {
+		{"email", kindEmail}, {"firstname", kindName}, {"lastname", kindName},
+		{"phone", kindPhone}, {"mobilephone", kindPhone}, {"company", kindOrgName},
+		{"address", kindAddress}, {"city", kindText}, {"state", kindText},
+		{"zip", kindPostcode}, {"country", kindCountry}, {"date_of_birth", kindDate},
+	},
+	"companies": {
+		{"name", kindOrgName}, {"domain", kindDomain}, {"phone", kindPhone},
+		{"address", kindAddress}, {"city", kindText}, {"state", kindText},
+		{"zip", kindPostcode}, {"country", kindCountry},
+	},
+}
+
+// kindCountry compares countries by their region code where it is known,
+// so "United States", "USA" and "US" agree.
+const kindCountry = "country"
+
+func normCountry(s string) string {
+	if r := phoneRegion(s); r != "" {
+		return r
+	}
+	return normText(s)
+}
+
+// column holds one field of every record, normalized and interned: each
+// distinct value is stored once, and its count gives term frequencies.
+type column struct {
+	field string
+	kind  string
+	in    *interner
+	vals  []uint32 // per record; 0 = empty
+	count []int32  // per value id
+	n     int      // records with a value
+	// raw and region hold phones until they are normalized in parallel.
+	raw    []string
+	region []string
+}
+
+func (c *column) set(i int, v string) {
+	id := c.in.id(v)
+	for int(id) >= len(c.count) {
+		c.count = append(c.count, 0)
+	}
+	c.vals[i] = id
+	if id != 0 {
+		c.count[id]++
+		c.n++
+	}
+}
+
+func (c *column) str(i int) string { return c.in.str(c.vals[i]) }
+
+// table holds one object's records, in List order, column by column.
+type table struct {
+	object string
+	ids    []string
+	cols   []*column
+	colOf  map[string]int
+	// country is the column the phone region comes from (-1: none).
+	country int
+}
+
+func newTable(object string, specs []fieldSpec) *table {
+	t := &table{object: object, colOf: map[string]int{}, country: -1}
+	for _, s := range specs {
+		t.colOf[s.field] = len(t.cols)
+		t.cols = append(t.cols, &column{field: s.field, kind: s.kind, in: newInterner(), count: []int32{0}})
+	}
+	if c, ok := t.colOf["country"]; ok {
+		t.country = c
+	}
+	return t
+}
+
+func (t *table) len() int { return len(t.ids) }
+
+func (t *table) col(field string) *column {
+	if i, ok := t.colOf[field]; ok {
+		return t.cols[i]
+	}
+	return nil
+}
+
+// add appends one record as List gave it.
+func (t *table) add(r crm.Record) {
+	i := len(t.ids)
+	t.ids = append(t.ids, r.ID)
+	region := ""
+	if t.country >= 0 {
+		region = phoneRegion(r.Fields[t.cols[t.country].field])
+	}
+	for _, c := range t.cols {
+		c.vals = append(c.vals, 0)
+		v := strings.TrimSpace(r.Fields[c.field])
+		if c.kind == kindPhone {
+			c.raw = append(c.raw, v)
+			c.region = append(c.region, region)
+			continue
+		}
+		if v != "" {
+			v = normalize(c.kind, v)
+		}
+		c.set(i, v)
+	}
+}
+
+func normalize(kind, v string) string { return kinds[kind].norm(v) }
+
+// finish normalizes the phones, on every core: libphonenumber is the one
+// slow normalizer.
+func (t *table) finish() {
+	for _, c := range t.cols {
+		if c.kind != kindPhone {
+			continue
+		}
+		out := make([]string, len(c.raw))
+		workers := max(1, runtime.GOMAXPROCS(0))
+		var wg sync.WaitGroup
+		chunk := (len(c.raw) + workers - 1) / workers
+		for w := range workers {
+			lo, hi := w*chunk, min(len(c.raw), (w+1)*chunk)
+			if lo >= hi {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Equal raw numbers on neighbouring records (a
+				// switchboard) are parsed once.
+				prevRaw, prevRegion, prev := "", "", ""
+				for i := lo; i < hi; i++ {
+					if c.raw[i] == "" {
+						continue
+					}
+					if c.raw[i] == prevRaw && c.region[i] == prevRegion {
+						out[i] = prev
+						continue
+					}
+					out[i] = normPhone(c.raw[i], c.region[i])
+					prevRaw, prevRegion, prev = c.raw[i], c.region[i], out[i]
+				}
+			}()
+		}
+		wg.Wait()
+		for i, v := range out {
+			c.set(i, v)
+		}
+		c.raw, c.region = nil, nil
+	}
+}
+
+// interner stores each distinct string once and names it by number; 0 is
+// the empty string.
+type interner struct {
+	ids  map[string]uint32
+	strs []string
+}
+
+func newInterner() *interner { return &interner{ids: map[string]uint32{"": 0}, strs: []string{""}} }
+
+func (in *interner) id(s string) uint32 {
+	if id, ok := in.ids[s]; ok {
+		return id
+	}
+	id := uint32(len(in.strs))
+	in.ids[s] = id
+	in.strs = append(in.strs, s)
+	return id
+}
+
+func (in *interner) str(id uint32) string { return in.strs[id] }
