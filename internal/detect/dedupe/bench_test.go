@@ -53,7 +53,7 @@ func BenchmarkDedupe1M(b *testing.B) {
 		mem := startPeakMemory()
 		b.StartTimer()
 		start := time.Now()
-		res, err := det.Detect(context.Background(), detect.Env{CRM: db, Progress: detect.NoProgress{}})
+		res, rep, err := det.(*Detector).Run(context.Background(), detect.Env{CRM: db, Progress: detect.NoProgress{}})
 		wall := time.Since(start)
 		b.StopTimer()
 		peak, how := mem.stop()
@@ -61,6 +61,9 @@ func BenchmarkDedupe1M(b *testing.B) {
 			b.Fatal(err)
 		}
 		s := scoreMerges(res.Changes, truth)
+		for _, r := range rep.Rules {
+			b.Logf("%s", r)
+		}
 		b.ReportMetric(wall.Seconds(), "wall-s")
 		b.ReportMetric(peak/(1<<20), how)
 		b.ReportMetric(s.precision, "precision")

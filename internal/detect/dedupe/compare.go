@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -369,7 +370,9 @@ func addressParts(s string) (numbers, words string) {
 }
 
 func compareText(a, b string) uint8 {
-	ta, tb := strings.Fields(a), strings.Fields(b)
+	// Words on the stack: this runs for millions of pairs.
+	var bufA, bufB [16]string
+	ta, tb := words(a, bufA[:0]), words(b, bufB[:0])
 	switch {
 	case sameWordSet(ta, tb):
 		return textSameWords
@@ -377,10 +380,25 @@ func compareText(a, b string) uint8 {
 		return textTypo
 	case within(ta, tb) || within(tb, ta):
 		return textSubset
-	case wordOverlap(a, b) >= 0.5:
+	case overlap(ta, tb) >= 0.5:
 		return textOverlap
 	}
 	return textDifferent
+}
+
+// words splits s at spaces into buf (normalized texts have single spaces).
+func words(s string, buf []string) []string {
+	for s != "" {
+		i := strings.IndexByte(s, ' ')
+		if i < 0 {
+			return append(buf, s)
+		}
+		if i > 0 {
+			buf = append(buf, s[:i])
+		}
+		s = s[i+1:]
+	}
+	return buf
 }
 
 func sameWordSet(a, b []string) bool {
@@ -393,14 +411,7 @@ func within(a, b []string) bool {
 		return false
 	}
 	for _, w := range a {
-		found := false
-		for _, x := range b {
-			if w == x {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.Contains(b, w) {
 			return false
 		}
 	}
@@ -409,25 +420,26 @@ func within(a, b []string) bool {
 
 // wordOverlap is the Jaccard index of two texts' word sets.
 func wordOverlap(a, b string) float64 {
-	ta, tb := strings.Fields(a), strings.Fields(b)
+	var bufA, bufB [16]string
+	return overlap(words(a, bufA[:0]), words(b, bufB[:0]))
+}
+
+func overlap(ta, tb []string) float64 {
 	if len(ta) == 0 || len(tb) == 0 {
 		return 0
 	}
-	common := 0
-	seen := map[string]bool{}
-	for _, w := range ta {
-		seen[w] = true
-	}
-	union := len(seen)
-	counted := map[string]bool{}
-	for _, w := range tb {
-		if counted[w] {
-			continue
+	distinct := func(ws []string, k int) bool { return !slices.Contains(ws[:k], ws[k]) }
+	common, union := 0, 0
+	for k, w := range ta {
+		if distinct(ta, k) {
+			union++
+			if slices.Contains(tb, w) {
+				common++
+			}
 		}
-		counted[w] = true
-		if seen[w] {
-			common++
-		} else {
+	}
+	for k, w := range tb {
+		if distinct(tb, k) && !slices.Contains(ta, w) {
 			union++
 		}
 	}

@@ -83,7 +83,7 @@ func (t *table) level(c *comparison, i, j int) uint8 {
 	case kindEmail:
 		// A role address (info@, sales@) says which company, not which
 		// person: no evidence either way.
-		if isRole(col.in.str(va)) || isRole(col.in.str(vb)) {
+		if col.role[va] || col.role[vb] {
 			return 0
 		}
 	case kindName:

@@ -49,6 +49,7 @@ type column struct {
 	in    *interner
 	vals  []uint32 // per record; 0 = empty
 	count []int32  // per value id
+	role  []bool   // per value id, for emails: a role address (info@)
 	n     int      // records with a value
 	// raw and region hold phones until they are normalized in parallel.
 	raw    []string
@@ -59,6 +60,9 @@ func (c *column) set(i int, v string) {
 	id := c.in.id(v)
 	for int(id) >= len(c.count) {
 		c.count = append(c.count, 0)
+		if c.kind == kindEmail {
+			c.role = append(c.role, isRole(c.in.str(uint32(len(c.count)-1))))
+		}
 	}
 	c.vals[i] = id
 	if id != 0 {
@@ -83,7 +87,7 @@ func newTable(object string, specs []fieldSpec) *table {
 	t := &table{object: object, colOf: map[string]int{}, country: -1}
 	for _, s := range specs {
 		t.colOf[s.field] = len(t.cols)
-		t.cols = append(t.cols, &column{field: s.field, kind: s.kind, in: newInterner(), count: []int32{0}})
+		t.cols = append(t.cols, &column{field: s.field, kind: s.kind, in: newInterner(), count: []int32{0}, role: []bool{false}})
 	}
 	if c, ok := t.colOf["country"]; ok {
 		t.country = c
