@@ -26,7 +26,15 @@ type blockRule struct {
 	// uses are the fields the keys are made of: every pair of the rule
 	// agrees on them, so its training session ignores them.
 	uses []string
+	// max is the rule's largest block compared whole (MaxBlock when 0).
+	// Keys that namesakes share (a name, a local part made of a name) get
+	// a smaller one: past it their blocks are split by where people work
+	// or live, so a million contacts do not give tens of millions of pairs.
+	max int
 }
+
+// namesakeBlock is the largest block of a key namesakes share.
+const namesakeBlock = 12
 
 // RuleReport is what one blocking rule did in a run.
 type RuleReport struct {
@@ -149,7 +157,7 @@ func (t *table) rules(idents []string) []blockRule {
 	dob, zip, city := has("date_of_birth"), has("zip"), has("city")
 	one("email", email, []string{"lastname", "firstname"})
 	if email != nil {
-		add("email local part", []string{"lastname", "firstname"}, func(i int, emit func(uint64)) {
+		add("email local part", []string{"company", "zip", "city"}, func(i int, emit func(uint64)) {
 			if v := email.vals[i]; v != 0 {
 				e := email.in.str(v)
 				if local, _, _ := strings.Cut(e, "@"); len(local) >= 4 && !isRole(e) {
@@ -189,6 +197,11 @@ func (t *table) rules(idents []string) []blockRule {
 	two("last name sound + city", last, city, soundex, nil, []string{"firstname"})
 	two("date of birth + zip", dob, zip, nil, nil, nil)
 	t.addressRule(has("address"), []string{"lastname", "zip"}, add)
+	for i := range out {
+		if out[i].name == "name" || out[i].name == "email local part" {
+			out[i].max = namesakeBlock
+		}
+	}
 	return out
 }
 
@@ -277,7 +290,11 @@ func (t *table) candidates(rules []blockRule) ([]uint64, []RuleReport, [][]uint6
 						members = append(members, m)
 					}
 				}
-				if len(members) <= MaxBlock {
+				limit := r.max
+				if limit == 0 {
+					limit = MaxBlock
+				}
+				if len(members) <= limit {
 					compare(members)
 				} else {
 					rep.Oversized++
@@ -285,7 +302,7 @@ func (t *table) candidates(rules []blockRule) ([]uint64, []RuleReport, [][]uint6
 						largest = len(members)
 						rep.Example = fmt.Sprintf("%d records like %s", len(members), t.ids[members[0]])
 					}
-					rep.Uncompared += t.splitBlock(members, r.split, compare)
+					rep.Uncompared += t.splitBlock(members, r.split, compare, limit)
 				}
 			}
 			lo = hi
@@ -304,7 +321,7 @@ func (t *table) candidates(rules []blockRule) ([]uint64, []RuleReport, [][]uint6
 // splitBlock compares an oversized block's records only with those sharing
 // the first split field they have, and returns how many it left
 // uncompared.
-func (t *table) splitBlock(members []int32, split []string, compare func([]int32)) int {
+func (t *table) splitBlock(members []int32, split []string, compare func([]int32), limit int) int {
 	type sub struct {
 		key uint64
 		i   int32
