@@ -25,8 +25,11 @@
 //  3. Scoring (model.go). Each comparison puts a pair at a level (exact,
 //     typo, nickname, missing, different...). u, the level's probability
 //     for two random records, is measured on random pairs of the data; m,
-//     its probability for two records of one person, is estimated with the
-//     prior by expectation-maximisation over the candidate pairs. A pair's
+//     its probability for two records of one person, is estimated by
+//     expectation-maximisation over the candidate pairs. Both start from
+//     documented values per level (the kinds table in compare.go) that the
+//     data moves in proportion to how much of it there is, so a CRM of
+//     five records still gets its obvious merges (model.go). A pair's
 //     match weight adds the levels' log2(m/u), with exact agreements
 //     adjusted by how common the shared value is; the merge's confidence is
 //     the probability it gives, and the reason lists every field's
@@ -278,6 +281,23 @@ func (d *Detector) Run(ctx context.Context, env detect.Env) (*detect.Result, *Re
 }
 
 func (d *Detector) dedupe(ctx context.Context, env detect.Env, obj string, res *detect.Result, rep *Report, ids *int) error {
+	l, edges, err := d.link(ctx, env, obj, res, rep)
+	if err != nil || l == nil {
+		return err
+	}
+	env.Progress.Step("dedupe: grouping "+obj, 0, 0)
+	comps := l.components(edges, res)
+	changes, err := d.changes(ctx, env, l, comps, res, ids)
+	if err != nil {
+		return err
+	}
+	res.Changes = append(res.Changes, changes...)
+	return nil
+}
+
+// link reads obj's records, blocks them, trains the model and scores the
+// candidate pairs: the linker and the pairs it accepts.
+func (d *Detector) link(ctx context.Context, env detect.Env, obj string, res *detect.Result, rep *Report) (*linker, []edge, error) {
 	cfg := d.config[obj]
 	t := newTable(obj, cfg.fields)
 	stage := "dedupe: reading " + obj
@@ -293,16 +313,16 @@ func (d *Detector) dedupe(ctx context.Context, env detect.Env, obj string, res *
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("dedupe: read %s: %w", obj, err)
+		return nil, nil, fmt.Errorf("dedupe: read %s: %w", obj, err)
 	}
 	env.Progress.Step(stage, t.len(), t.len())
 	t.finish()
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	comps, err := t.comparisons(cfg)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	blockRules := t.rules(cfg.idents)
 	pairs, rules, samples := t.candidates(blockRules)
@@ -318,7 +338,7 @@ func (d *Detector) dedupe(ctx context.Context, env detect.Env, obj string, res *
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	env.Progress.Step("dedupe: scoring "+obj, 0, len(pairs))
 	patterns := t.patterns(comps, pairs)
@@ -348,18 +368,10 @@ func (d *Detector) dedupe(ctx context.Context, env detect.Env, obj string, res *
 	rep.Models = append(rep.Models, md.report(obj, t.len(), len(pairs)))
 	l := &linker{t: t, md: md, min: d.min, needIdentity: obj == "contacts"}
 	edges := l.edges(pairs, patterns)
-	pairs, patterns = nil, nil
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, nil, err
 	}
-	env.Progress.Step("dedupe: grouping "+obj, 0, 0)
-	comps2 := l.components(edges, res)
-	changes, err := d.changes(ctx, env, l, comps2, res, ids)
-	if err != nil {
-		return err
-	}
-	res.Changes = append(res.Changes, changes...)
-	return nil
+	return l, edges, nil
 }
 
 // comparisons builds the model's comparisons from the fields the data

@@ -436,3 +436,48 @@ func TestSettings(t *testing.T) {
 		t.Errorf("no settings: %v", err)
 	}
 }
+
+// A CRM of a handful of records has too little data for EM: the priors
+// of the kinds table carry the model, and the obvious merges are made.
+func TestTinyCRMGetsItsObviousMergesAndNoWrongOnes(t *testing.T) {
+	t.Run("five contacts, one of them twice", func(t *testing.T) {
+		recs := []crm.Record{
+			rec("1", "email", "ann.lee@acme.io", "firstname", "Ann", "lastname", "Lee"),
+			rec("2", "email", "ANN.LEE@acme.io", "firstname", "Ann", "lastname", "Lee"),
+			rec("3", "email", "bo@beta.io", "firstname", "Bo", "lastname", "Ray"),
+			rec("4", "email", "zed@gamma.io", "firstname", "Zed", "lastname", "Moon"),
+			rec("5", "email", "cy@delta.io", "firstname", "Cy", "lastname", "Dee"),
+		}
+		wantMerges(t, run(t, crmWith(t, recs, nil), "objects: [contacts]"), "contacts 1 <- 2")
+	})
+	t.Run("twelve contacts with duplicates and look-alikes", func(t *testing.T) {
+		recs := []crm.Record{
+			// Duplicates: a nickname on one phone, an email typo.
+			rec("1", "email", "robert.fox@acme.io", "firstname", "Robert", "lastname", "Fox", "phone", "+1 415 555 0101", "company", "Acme"),
+			rec("2", "email", "bob.fox@gmail.com", "firstname", "Bob", "lastname", "Fox", "phone", "(415) 555-0101"),
+			rec("3", "email", "maria.lopez@globex.com", "firstname", "Maria", "lastname", "Lopez", "company", "Globex"),
+			rec("4", "email", "maria.lopze@globex.com", "firstname", "Maria", "lastname", "Lopez", "company", "Globex"),
+			// Look-alikes: Daniel and Daniela on one line; two colleagues
+			// on a switchboard; a shared role mailbox; namesakes.
+			rec("5", "email", "daniel.gupta@initech.com", "firstname", "Daniel", "lastname", "Gupta", "phone", "+1 212 555 0100", "company", "Initech"),
+			rec("6", "email", "daniela.gupta@initech.com", "firstname", "Daniela", "lastname", "Gupta", "phone", "+1 212 555 0100", "company", "Initech"),
+			rec("7", "email", "kim@initech.com", "firstname", "Kim", "lastname", "Berg", "phone", "+1 212 555 0100", "company", "Initech"),
+			rec("8", "email", "info@initech.com", "phone", "+1 212 555 0100", "company", "Initech"),
+			rec("9", "email", "info@initech.com", "firstname", "Lars", "lastname", "Holm", "company", "Initech"),
+			rec("10", "email", "john.smith@umbrella.com", "firstname", "John", "lastname", "Smith", "company", "Umbrella"),
+			rec("11", "email", "jsmith@hooli.com", "firstname", "John", "lastname", "Smith", "company", "Hooli"),
+			rec("12", "email", "zoe.chan@hooli.com", "firstname", "Zoe", "lastname", "Chan", "company", "Hooli"),
+		}
+		wantMerges(t, run(t, crmWith(t, recs, nil), "objects: [contacts]"), "contacts 1 <- 2", "contacts 3 <- 4")
+	})
+	t.Run("four companies", func(t *testing.T) {
+		cos := []crm.Record{
+			rec("1", "name", "Acme, Inc.", "domain", "acme.io", "phone", "+1 415 555 0100", "country", "US"),
+			rec("2", "name", "ACME", "domain", "https://www.acme.io/", "country", "US"),
+			// One name, two countries, two domains: two companies.
+			rec("3", "name", "Globex", "domain", "globex.com", "phone", "+1 212 555 0199", "country", "US"),
+			rec("4", "name", "Globex", "domain", "globex.de", "phone", "+49 30 1234567", "country", "DE"),
+		}
+		wantMerges(t, run(t, crmWith(t, nil, cos), "objects: [companies]"), "companies 1 <- 2")
+	})
+}

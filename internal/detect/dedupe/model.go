@@ -22,13 +22,33 @@ import (
 //   - u comes from random pairs of the data (a fixed-seed sample, so runs
 //     are repeatable), and the exact level's u from the value counts;
 //   - m and the share of matches among the candidate pairs come from
-//     expectation-maximisation over the candidate pairs with u fixed,
-//     starting from the m in the kinds table;
+//     expectation-maximisation over the candidate pairs with u fixed;
 //   - the prior, the probability that two random records match, is the
 //     expected number of matches among the candidates over all pairs.
 //
-// Small samples are smoothed towards the kinds table (one pseudo-pair), so a
-// handful of records gives sensible weights rather than infinities.
+// Every estimate starts from the kinds table (compare.go), which holds
+// documented starting values like Splink's, and the data moves it in
+// proportion to the evidence it holds: each is a Dirichlet posterior mean,
+// the table counting as uPriorPairs random pairs for u, as mPriorMatches
+// matching pairs for m, and as tfPriorRecords records for a value's
+// frequency. A CRM of a million records is all data; a CRM of five records
+// is nearly all table. Without the priors a tiny CRM learns nothing
+// usable: in five contacts two copies of one person make their own email
+// and name look common (a value 2 of 5 records share), so that agreeing on
+// them scores as evidence against, and EM fits m to one or two pairs.
+
+// uPriorPairs is how many random pairs the kinds table's u counts for.
+const uPriorPairs = 1000
+
+// mPriorMatches is how many matching pairs the kinds table's m counts for
+// in each EM session.
+const mPriorMatches = 10
+
+// tfPriorRecords is how many records the kinds table's exact u counts for
+// in a value's frequency: a value's frequency is (count + tfPriorRecords *
+// u_exact) / (records + tfPriorRecords), the posterior mean under a
+// symmetric Dirichlet prior over 1/u_exact equally common values.
+const tfPriorRecords = 50
 
 // maxComparisons is how many comparisons a pair's levels pack into one
 // uint64 (four bits each).
@@ -184,18 +204,20 @@ func train(t *table, comps []*comparison, sessions []session, patterns map[patte
 		}
 		u := make([]float64, len(levels))
 		for l := 1; l < len(levels); l++ {
-			u[l] = (counts[c][l] + levels[l].u) / (seen + 1)
+			u[l] = (counts[c][l] + uPriorPairs*levels[l].u) / (seen + uPriorPairs)
 		}
 		// The exact level's u is known from the value counts, far better
-		// than a sample sees it for rare values.
+		// than a sample sees it for rare values: the share of pairs of
+		// records with a value that agree on it.
 		if len(cmp.cols) == 1 && cmp.kind.name != kindEmail {
 			col := t.cols[cmp.cols[0]]
 			if col.n >= 2 {
 				var agree float64
 				for _, k := range col.count[1:] {
-					agree += float64(k) * float64(k-1)
+					agree += float64(k) * float64(k-1) / 2
 				}
-				exact := math.Max(agree/(float64(col.n)*float64(col.n-1)), 1/(float64(col.n)*float64(col.n)))
+				pairs := float64(col.n) * float64(col.n-1) / 2
+				exact := (agree + uPriorPairs*levels[1].u) / (pairs + uPriorPairs)
 				rest := 1 - u[1]
 				u[1] = exact
 				for l := 2; l < len(levels); l++ {
@@ -357,7 +379,7 @@ func (md *model) emSession(patterns map[pattern]int, exclude []bool, fixedM [][]
 					}
 				}
 				for l := 1; l < len(levels); l++ {
-					v := (sum[l] + levels[l].m) / (seen + 1)
+					v := (sum[l] + mPriorMatches*levels[l].m) / (seen + mPriorMatches)
 					change = math.Max(change, math.Abs(v-m[c][l]))
 					m[c][l] = v
 				}
@@ -390,7 +412,8 @@ func (md *model) score(t *table, p pattern, i, j int) float64 {
 
 // tfAdjust is the term-frequency adjustment of an exact agreement on
 // comparison c: log2(u_exact / tf), tf being the share of records with the
-// shared value.
+// shared value, smoothed towards the kinds table's u_exact (see
+// tfPriorRecords).
 func (md *model) tfAdjust(t *table, c, i, j int) float64 {
 	cmp := md.comps[c]
 	for _, x := range cmp.cols {
@@ -399,7 +422,7 @@ func (md *model) tfAdjust(t *table, c, i, j int) float64 {
 		if v == 0 || v != col.vals[j] {
 			continue
 		}
-		tf := float64(col.count[v]) / float64(col.n)
+		tf := (float64(col.count[v]) + tfPriorRecords*cmp.kind.levels[1].u) / (float64(col.n) + tfPriorRecords)
 		return math.Log2(md.uExact[c] / tf)
 	}
 	return 0
