@@ -205,7 +205,7 @@ func (t *table) rules(idents []string) []blockRule {
 	return out
 }
 
-// addressRule blocks on the house number and the first street word.
+// addressRule blocks on the house number and the street's first word.
 func (t *table) addressRule(col *column, split []string, add func(string, []string, func(int, func(uint64)), ...string)) {
 	if col == nil {
 		return
@@ -215,17 +215,13 @@ func (t *table) addressRule(col *column, split []string, add func(string, []stri
 		if v == 0 {
 			return
 		}
-		num, words := addressParts(col.in.str(v))
-		if num == "" || words == "" {
+		a := parseAddress(col.in.str(v))
+		if a.number == "" || len(a.street) == 0 {
 			return
 		}
-		w := strings.Fields(words)
-		// Skip a direction: "221 e 51st st" blocks on 221 51st.
-		street := w[0]
-		if len(w) > 1 && len(street) == 1 {
-			street = w[1]
-		}
-		emit(hashStrings(strings.Fields(num)[0], street))
+		// The number and the street's first word: "221 e 51st st" blocks
+		// on 221 51st.
+		emit(hashStrings(a.number, a.street[0]))
 	}, col.field)
 }
 

@@ -337,36 +337,143 @@ func compareDate(a, b string) uint8 {
 }
 
 // compareAddress compares normalized addresses: the house numbers must
-// agree where both have them, then the words are compared.
+// agree where both have them (a number within the other's range agrees),
+// then the streets are compared.
 func compareAddress(a, b string) uint8 {
-	na, wa := addressParts(a)
-	nb, wb := addressParts(b)
-	if na != "" && nb != "" && na != nb {
+	pa, pb := parseAddress(a), parseAddress(b)
+	if pa.number != "" && pb.number != "" && !sameHouse(pa, pb) {
 		return addrOtherNumber
 	}
-	similar := wa != "" && wb != "" && (wa == wb || jaroWinkler(wa, wb) >= 0.9 || damerau(wa, wb, 2) <= 2 || wordOverlap(wa, wb) >= 0.5)
+	similar := similarStreet(pa, pb)
 	switch {
-	case na != "" && na == nb && similar:
+	case pa.number != "" && pb.number != "" && similar:
 		return addrSameNumberSimilar
-	case na != "" && na == nb:
+	case pa.number != "" && pb.number != "":
 		return addrSameNumber
-	case (na == "" || nb == "") && similar:
+	case similar:
 		return addrNumberMissing
 	}
 	return addrDifferent
 }
 
-// addressParts splits a normalized address into its numbers and its words.
-func addressParts(s string) (numbers, words string) {
-	var ns, ws []string
-	for _, tok := range strings.Fields(s) {
-		if tok[0] >= '0' && tok[0] <= '9' {
-			ns = append(ns, tok)
-		} else {
-			ws = append(ws, tok)
+// address is a normalized address taken apart for comparing.
+type address struct {
+	// number is the house number: the first number that is not an
+	// ordinal street name (51st). A range "4753-59" (normalized "4753
+	// 59") ends at last; otherwise last is number. Later numbers (a suite,
+	// a flat, a floor) are left out: one record often lacks them.
+	number, last string
+	// direction is the street's direction (n, s, e, w, ne...), "" if none:
+	// 1900 N Halsted and 1900 S Halsted are miles apart.
+	direction string
+	// street is the street's own words, without direction, street type
+	// (st, ave), unit words (apt, fl) and numbers: "van buren" of "1900 W.
+	// Van Buren St., Suite 1608". words is every word but the numbers.
+	street, words []string
+}
+
+// streetTypes are the normalized street types (see streetWords) and
+// unitWords the words of a flat, suite or floor: neither names a street.
+var (
+	streetTypes = map[string]bool{
+		"st": true, "rd": true, "ave": true, "blvd": true, "dr": true, "ln": true, "ct": true,
+		"pl": true, "sq": true, "tce": true, "hwy": true, "pkwy": true, "cct": true, "cres": true,
+		"cl": true, "way": true, "pde": true, "cir": true, "ter": true, "expy": true,
+	}
+	unitWords = map[string]bool{
+		"apt": true, "ste": true, "fl": true, "unit": true, "unt": true, "rm": true, "room": true,
+		"bldg": true, "building": true, "flt": true, "flat": true, "lot": true, "level": true,
+		"lvl": true, "no": true, "dept": true,
+	}
+	directions = map[string]bool{"n": true, "s": true, "e": true, "w": true, "ne": true, "nw": true, "se": true, "sw": true}
+)
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
 		}
 	}
-	return strings.Join(ns, " "), strings.Join(ws, " ")
+	return s != ""
+}
+
+// isOrdinal reports whether a word is an ordinal number: 51st, 2nd, 103rd.
+func isOrdinal(w string) bool {
+	n := len(w)
+	if n < 3 || !isDigits(w[:n-2]) {
+		return false
+	}
+	switch w[n-2:] {
+	case "st", "nd", "rd", "th":
+		return true
+	}
+	return false
+}
+
+// parseAddress takes a normalized address apart (see address).
+func parseAddress(s string) address {
+	var a address
+	toks := strings.Fields(s)
+	for k := 0; k < len(toks); k++ {
+		w := toks[k]
+		if w[0] >= '0' && w[0] <= '9' && !isOrdinal(w) {
+			if a.number == "" {
+				a.number, a.last = w, w
+				// "4753 59": a range, when the second number is shorter.
+				if k+1 < len(toks) && isDigits(w) && isDigits(toks[k+1]) && len(toks[k+1]) < len(w) {
+					end := w[:len(w)-len(toks[k+1])] + toks[k+1]
+					if end > w {
+						a.last = end
+					}
+					k++
+				}
+			}
+			continue
+		}
+		a.words = append(a.words, w)
+		switch {
+		case directions[w] && len(a.street) == 0 && a.direction == "":
+			a.direction = w
+		case streetTypes[w] || unitWords[w] || directions[w]:
+		default:
+			a.street = append(a.street, w)
+		}
+	}
+	if len(a.street) == 0 {
+		a.street = a.words
+	}
+	return a
+}
+
+// sameHouse reports whether two house numbers agree: equal, or one within
+// the other's range.
+func sameHouse(a, b address) bool {
+	if a.number == b.number {
+		return true
+	}
+	in := func(x, lo, hi string) bool {
+		return isDigits(x) && isDigits(lo) && len(x) == len(lo) && len(x) == len(hi) && lo <= x && x <= hi
+	}
+	return in(a.number, b.number, b.last) || in(b.number, a.number, a.last)
+}
+
+// similarStreet reports whether two addresses name one street: no other
+// direction, and the street words equal (spaces aside: Van Buren and
+// Vanburen), one typo or two apart, one set within the other, or sharing
+// at least half of their words.
+func similarStreet(a, b address) bool {
+	if len(a.street) == 0 || len(b.street) == 0 {
+		return false
+	}
+	if a.direction != "" && b.direction != "" && a.direction != b.direction {
+		return false
+	}
+	sa, sb := strings.Join(a.street, " "), strings.Join(b.street, " ")
+	if sa == sb || strings.ReplaceAll(sa, " ", "") == strings.ReplaceAll(sb, " ", "") {
+		return true
+	}
+	return jaroWinkler(sa, sb) >= 0.9 || min(len(sa), len(sb)) >= 5 && damerau(sa, sb, 2) <= 2 ||
+		within(a.street, b.street) || within(b.street, a.street) || overlap(a.words, b.words) >= 0.5
 }
 
 func compareText(a, b string) uint8 {
@@ -416,12 +523,6 @@ func within(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-// wordOverlap is the Jaccard index of two texts' word sets.
-func wordOverlap(a, b string) float64 {
-	var bufA, bufB [16]string
-	return overlap(words(a, bufA[:0]), words(b, bufB[:0]))
 }
 
 func overlap(ta, tb []string) float64 {

@@ -2,8 +2,12 @@ package dedupe
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/crmops/crmops/internal/batch"
@@ -125,6 +129,11 @@ func BenchmarkDatasets(b *testing.B) {
 			}
 			if os.Getenv("CRMOPS_DATASET_ERRORS") != "" {
 				logErrors(truth, res.Changes)
+				l, edges, err := det.link(b.Context(), detect.Env{CRM: crm.Connector(db), Progress: detect.NoProgress{}}, ds.object, &detect.Result{}, &Report{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				logMisses(l, edges, truth, res.Changes)
 			}
 		})
 	}
@@ -142,4 +151,74 @@ func logErrors(truth evaluate.Truth, changes []batch.Change) {
 			}
 		}
 	}
+}
+
+// logMisses prints, for every true cluster the merges split, its parts and
+// the waterfall of the closest pair across two parts, to stderr.
+func logMisses(l *linker, edges []edge, truth evaluate.Truth, changes []batch.Change) {
+	index := map[string]int{}
+	for i, id := range l.t.ids {
+		index[id] = i
+	}
+	uf := newUnionFind(l.t.len())
+	for _, c := range changes {
+		if c.Op == batch.OpMerge {
+			uf.union(int32(index[c.Record]), int32(index[c.MergeFrom]))
+		}
+	}
+	clusters := map[string][]int{}
+	for i, id := range l.t.ids {
+		clusters[truth[id]] = append(clusters[truth[id]], i)
+	}
+	names := slices.Sorted(maps.Keys(clusters))
+	missed := 0
+	for _, cl := range names {
+		ms := clusters[cl]
+		parts := map[int32][]int{}
+		for _, m := range ms {
+			r := uf.find(int32(m))
+			parts[r] = append(parts[r], m)
+		}
+		if len(parts) < 2 {
+			continue
+		}
+		lost := len(ms) * (len(ms) - 1) / 2
+		for _, p := range parts {
+			lost -= len(p) * (len(p) - 1) / 2
+		}
+		missed += lost
+		fmt.Fprintf(os.Stderr, "cluster %s: %d records in %d parts, %d pairs missed\n", cl, len(ms), len(parts), lost)
+		for _, r := range slices.Sorted(maps.Keys(parts)) {
+			fmt.Fprintf(os.Stderr, "  part:\n")
+			for _, m := range parts[r] {
+				var vals []string
+				for _, c := range l.t.cols {
+					if v := c.str(m); v != "" {
+						vals = append(vals, c.field+"="+v)
+					}
+				}
+				fmt.Fprintf(os.Stderr, "    %s %s\n", l.t.ids[m], strings.Join(vals, " | "))
+			}
+		}
+		bi, bj, bw := -1, -1, math.Inf(-1)
+		for _, i := range ms {
+			for _, j := range ms {
+				if uf.find(int32(i)) < uf.find(int32(j)) {
+					p := l.t.pattern(l.md.comps, i, j)
+					if w := l.md.score(l.t, p, i, j); w > bw {
+						bi, bj, bw = i, j, w
+					}
+				}
+			}
+		}
+		linked := 0
+		for _, e := range edges {
+			if truth[l.t.ids[e.a]] == cl && truth[l.t.ids[e.b]] == cl && uf.find(e.a) != uf.find(e.b) {
+				linked++
+			}
+		}
+		fmt.Fprintf(os.Stderr, "  %d accepted pairs across parts (not merged by grouping)\n", linked)
+		fmt.Fprintf(os.Stderr, "  closest %s / %s: %s\n", l.t.ids[bi], l.t.ids[bj], l.explain(bi, bj))
+	}
+	fmt.Fprintf(os.Stderr, "%d true pairs missed\n", missed)
 }

@@ -114,6 +114,14 @@ func TestComparisonLevels(t *testing.T) {
 		{kindAddress, "707 E. 37th St.", "707 E 37th Street Rear", "same number, similar street"},
 		{kindAddress, "maltby circuit", "38 maltby circuit", "similar street, a number missing"},
 		{kindAddress, "48 goldfinch circuit", "231 goldfinch circuit", "other house number"},
+		// The house number is the first number that is not an ordinal; a
+		// floor or a suite after it is left out, a range holds its numbers.
+		{kindAddress, "744 N. Monticello Ave, 1st Fl", "744 n monticello", "same number, similar street"},
+		{kindAddress, "1900 W Van Buren St, Suite 1608", "1900 W. Vanburen", "same number, similar street"},
+		{kindAddress, "4753-59 W. Washington", "4757 W Washington Blvd", "same number, similar street"},
+		{kindAddress, "4753-59 W. Washington", "4761 W Washington Blvd", "other house number"},
+		{kindAddress, "221 E. 51st St.", "51st Street", "similar street, a number missing"},
+		{kindAddress, "1900 N Halsted St", "1900 S Halsted St", "same number, other words"},
 		{kindText, "St. James", "st james", "exact"},
 		{kindText, "north stirling downs", "north stirilng downs", "typo"},
 		{kindText, "Lake Pulaski", "Pulaski Lake", "same words"},
