@@ -67,9 +67,9 @@ func instructions(b *batch.Batch) string {
 //
 // Every value in the batch comes from its proposer and is shown through
 // display.MarkdownCode: literal, visible, in <code>. The body is built from
-// whole pieces (a row, a diff, a reason) within maxBody: past it, only the
-// first changes are listed, the body says how many of how many and where
-// the whole batch is, and the instructions stay.
+// whole pieces (a row, a diff, a merge, a reason) within maxBody: past it,
+// only the first changes are listed, as many as fit, the body says how many
+// of how many and where the whole batch is, and the instructions stay.
 func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
 	file := batch.Path(b.ID)
 	var head strings.Builder
@@ -107,29 +107,6 @@ func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
 	head.WriteString("\n" + instr)
 	head.WriteString("\n" + countsTable(b, bv))
 
-	total := len(b.Changes)
-	// Everything but the per-change pieces, with room for the longest
-	// notes and wrappers they could need.
-	shownNote := func(n int) string {
-		return fmt.Sprintf("\n> **Showing %d of %d changes**; the full batch is in %s in this pull request.\n", n, total, code(file))
-	}
-	const header = "| change | record | field | before → after | source | confidence | decision |\n|---|---|---|---|---|---|---|\n"
-	folded := func(n int, table string) string {
-		what := fmt.Sprintf("All %d changes", n)
-		if n < total {
-			what = fmt.Sprintf("The first %d of %d changes", n, total)
-		}
-		return fmt.Sprintf("<details><summary>%s</summary>\n\n%s\n</details>\n", what, table)
-	}
-	const longHeading, reasonsOpen, reasonsClose = "\n#### Long values\n\n", "\n<details><summary>Why each change was proposed</summary>\n\n", "\n</details>\n"
-	const mergesHeading = "\n#### Merges, side by side\n"
-	omittedNote := func(k int) string {
-		return fmt.Sprintf("\n%d long value(s) are too long for this page; %s has them.\n", k, code(file))
-	}
-	reserve := head.Len() + len(shownNote(total)) + len(header) + len(folded(total, "")) +
-		len(longHeading) + len(mergesHeading) + len(reasonsOpen) + len(reasonsClose) + len(omittedNote(total)) + len("\n"+instr)
-	left := maxBody - reserve
-
 	// A merge's reason is its evidence, shown with its records; so is the
 	// reason of a set that follows a merge (the rule that kept its value).
 	merges := map[string]bool{}
@@ -140,82 +117,107 @@ func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
 	}
 	foldMerges := len(merges) > foldMergesAfter
 
-	// The first changes whose pieces (row, reason, diff) fit, each whole.
-	// A diff longer than maxDiff is never shown: its row says so, and the
-	// changes after it still get their turn.
-	type piece struct {
-		long   bool   // its before/after is shown as a diff
-		diff   string // the diff, when long and shown
-		merge  string // a merge's side-by-side
-		reason string
-	}
-	pieces := make([]piece, 0, total)
-	omitted, diffs := 0, 0
+	// The first changes whose pieces fit, each whole: as many as the body
+	// can hold. Each change's pieces stand alone, so a diff longer than
+	// maxDiff (never shown: its row says so) leaves the changes after it
+	// their turn.
+	l := layout{head: head.String(), instructions: instr, file: file, total: len(b.Changes)}
+	body := l.page(nil)
+	pieces := make([]piece, 0, len(b.Changes))
 	for i, c := range b.Changes {
-		v := verdict(bv, i)
-		p := piece{long: !c.TwoRecords() && isLong(c)}
+		p := piece{long: isLong(c)}
 		switch {
 		case c.Op == batch.OpMerge:
-			p.merge = "\n" + mergeBlock(b, i, foldMerges)
+			p.merge = mergeBlock(b, i, foldMerges)
 		case c.Reason != "" && !merges[c.Follows]:
 			p.reason = fmt.Sprintf("- **%s** %s: %s\n", code(c.ID), code(c.Object+"/"+c.Record), codeLines(c.Reason))
 		}
-		// A diff holds all of before and all of after, escaped: when either
-		// alone is over maxDiff, so is the diff, and it is not computed.
-		if p.long && max(len(c.Before), len(c.After)) <= maxDiff {
+		// A diff holds all of before or all of after, escaped: when either
+		// alone is maxDiff long, the diff is longer, and it is not computed.
+		if p.long && max(len(c.Before), len(c.After)) < maxDiff {
 			d := fmt.Sprintf("**%s** %s %s:\n\n> <code>%s</code>\n", code(c.ID), code(c.Object+"/"+c.Record), code(c.Field), wordDiffHTML(c.Before, c.After))
-			if diffs > 0 {
-				d = "\n" + d
-			}
 			if len(d) <= maxDiff {
 				p.diff = d
 			}
 		}
-		need := len(row(c, v, p.long, p.diff != "")) + len(p.reason) + len(p.diff) + len(p.merge)
-		if need > left {
+		p.row = row(c, verdict(bv, i), p.long, p.diff != "")
+		next := l.page(append(pieces, p))
+		if len(next) > maxBody {
 			break
 		}
-		left -= need
-		pieces = append(pieces, p)
-		if p.diff != "" {
-			diffs++
-		} else if p.long {
+		pieces, body = append(pieces, p), next
+	}
+	return body
+}
+
+// piece is what one change adds to the body: its row in the change table,
+// and the diff, merge or reason shown below the table.
+type piece struct {
+	row    string
+	long   bool   // its before/after reads as a diff
+	diff   string // the diff, when long and short enough to show
+	merge  string // a merge's side-by-side
+	reason string
+}
+
+// layout is the body around the changes' pieces.
+type layout struct {
+	head, instructions, file string
+	total                    int // changes in the batch
+}
+
+const changeHeader = "| change | record | field | before → after | source | confidence | decision |\n|---|---|---|---|---|---|---|\n"
+
+// page is the body showing pieces, the first len(pieces) changes: past
+// collapseAfter the table is folded, and when it shows fewer changes than
+// the batch has, the body says so and where the whole batch is.
+func (l layout) page(pieces []piece) string {
+	shown := len(pieces)
+	var s strings.Builder
+	s.WriteString(l.head)
+	if shown < l.total {
+		fmt.Fprintf(&s, "\n> **Showing %d of %d changes**; the full batch is in %s in this pull request.\n", shown, l.total, code(l.file))
+	}
+	var table strings.Builder
+	var diffs, merges []string
+	omitted := 0
+	var reasons strings.Builder
+	table.WriteString(changeHeader)
+	for _, p := range pieces {
+		table.WriteString(p.row)
+		switch {
+		case p.diff != "":
+			diffs = append(diffs, p.diff)
+		case p.long:
 			omitted++
 		}
-	}
-	shown := len(pieces)
-
-	var s strings.Builder
-	s.WriteString(head.String())
-	if shown < total {
-		s.WriteString(shownNote(shown))
-	}
-	var rows, long, mergeBlocks, reasons strings.Builder
-	rows.WriteString(header)
-	for i, p := range pieces {
-		rows.WriteString(row(b.Changes[i], verdict(bv, i), p.long, p.diff != ""))
-		long.WriteString(p.diff)
-		mergeBlocks.WriteString(p.merge)
+		if p.merge != "" {
+			merges = append(merges, p.merge)
+		}
 		reasons.WriteString(p.reason)
 	}
-	table := rows.String()
 	if shown > collapseAfter {
-		table = folded(shown, table)
+		what := fmt.Sprintf("All %d changes", shown)
+		if shown < l.total {
+			what = fmt.Sprintf("The first %d of %d changes", shown, l.total)
+		}
+		fmt.Fprintf(&s, "\n<details><summary>%s</summary>\n\n%s\n</details>\n", what, table.String())
+	} else {
+		s.WriteString("\n" + table.String())
 	}
-	s.WriteString("\n" + table)
-	if long.Len() > 0 {
-		s.WriteString(longHeading + long.String())
+	if len(diffs) > 0 {
+		s.WriteString("\n#### Long values\n\n" + strings.Join(diffs, "\n"))
 	}
 	if omitted > 0 {
-		s.WriteString(omittedNote(omitted))
+		fmt.Fprintf(&s, "\n%d long value(s) are too long for this page; %s has them.\n", omitted, code(l.file))
 	}
-	if mergeBlocks.Len() > 0 {
-		s.WriteString(mergesHeading + mergeBlocks.String())
+	if len(merges) > 0 {
+		s.WriteString("\n#### Merges, side by side\n\n" + strings.Join(merges, "\n"))
 	}
 	if reasons.Len() > 0 {
-		s.WriteString(reasonsOpen + reasons.String() + reasonsClose)
+		s.WriteString("\n<details><summary>Why each change was proposed</summary>\n\n" + reasons.String() + "\n</details>\n")
 	}
-	s.WriteString("\n" + instr)
+	s.WriteString("\n" + l.instructions)
 	return s.String()
 }
 
@@ -373,9 +375,7 @@ func row(c batch.Change, v policy.Verdict, long, diffShown bool) string {
 }
 
 // isLong reports a set whose values read better as a diff than side by side.
-func isLong(c batch.Change) bool {
-	return len(c.Before) > longValue || len(c.After) > longValue || strings.ContainsAny(c.Before+c.After, "\n")
-}
+func isLong(c batch.Change) bool { return !c.TwoRecords() && long(c.Before, c.After) }
 
 func verdict(bv policy.BatchVerdict, i int) policy.Verdict {
 	if i < len(bv.Changes) {
@@ -384,8 +384,8 @@ func verdict(bv policy.BatchVerdict, i int) policy.Verdict {
 	return policy.Verdict{}
 }
 
-// snapshot lists a merge's snapshot as key = value, in key order, within
-// maxSnapshot; the fields past it are counted.
+// snapshot lists an unmerge's snapshot as key = value, in key order,
+// within maxSnapshot bytes; the fields past it are counted.
 func snapshot(m map[string]string) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -395,12 +395,12 @@ func snapshot(m map[string]string) string {
 	var s strings.Builder
 	for i, k := range keys {
 		e := code(k) + " = " + value(m[k])
+		if i > 0 {
+			e = ", " + e
+		}
 		if s.Len()+len(e) > maxSnapshot {
 			fmt.Fprintf(&s, " and %d more field(s) (see the batch file)", len(keys)-i)
 			break
-		}
-		if i > 0 {
-			s.WriteString(", ")
 		}
 		s.WriteString(e)
 	}
@@ -494,28 +494,20 @@ func text(s string) string {
 // clip escapes s and, if that is longer than maxValue, escapes only the
 // longest prefix of s (cut between characters) whose escaped form fits.
 // display's escapers decide each character by what precedes it, so the
-// escaped prefix is whole markup.
+// escaped prefix is whole markup, and a longer prefix never escapes
+// shorter: the prefix is found by binary search.
 func clip(s string, escape func(string) string) (string, bool) {
 	out := escape(s)
 	if len(out) <= maxValue {
 		return out, false
 	}
-	lo, hi := 0, len(s) // the escape of s[:lo] fits; of s[:hi] not
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		for mid > lo && !utf8.RuneStart(s[mid]) {
-			mid--
-		}
-		if mid == lo {
-			break
-		}
-		if len(escape(s[:mid])) <= maxValue {
-			lo = mid
-		} else {
-			hi = mid
-		}
+	cuts := make([]int, 0, len(s)+1) // where s may be cut: between characters
+	for i := range s {
+		cuts = append(cuts, i)
 	}
-	return escape(s[:lo]), true
+	cuts = append(cuts, len(s))
+	k := sort.Search(len(cuts), func(k int) bool { return len(escape(s[:cuts[k]])) > maxValue })
+	return escape(s[:cuts[k-1]]), true
 }
 
 func codeList(list []string) string {

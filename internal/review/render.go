@@ -182,12 +182,20 @@ func pad(s string, n int) string {
 }
 
 // longValue is where a plain before/after pair stops being readable and an
-// inline diff says more.
+// inline diff says more: a value longer than this, in bytes.
 const longValue = 60
 
+// long reports values that read better as a word diff than as a plain
+// before and after: one of them longer than longValue, or either over
+// several lines. The terminal and the pull-request body agree on it.
+func long(before, after string) bool {
+	return len(before) > longValue || len(after) > longValue || strings.Contains(before+after, "\n")
+}
+
 // Diff renders a field change as lines: "- before" / "+ after" for short
-// values, and a word-level inline diff ([-gone-]{+new+}) for long ones, so a
-// one-word edit in a paragraph is visible at a glance. Every piece is
+// values, or when before is empty, and a word-level inline diff
+// ([-gone-]{+new+}) for long ones, so a one-word edit in a paragraph is
+// visible at a glance. Every piece is
 // escaped with display.TerminalLines: a line holds no control, bidi or
 // invisible character; only the values' line feeds split lines.
 func Diff(before, after string) []string {
@@ -197,7 +205,7 @@ func Diff(before, after string) []string {
 		}
 		return display.Terminal(s)
 	}
-	if len(before) < longValue && len(after) < longValue && !strings.Contains(before+after, "\n") || before == "" {
+	if before == "" || !long(before, after) {
 		return []string{"- " + show(before), "+ " + show(after)}
 	}
 	var b strings.Builder

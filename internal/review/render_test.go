@@ -19,6 +19,12 @@ func TestDiffShowsWhatAReviewerNeeds(t *testing.T) {
 		{"a short value shows both sides", "CTO", "Chief Technology Officer", []string{"- CTO", "+ Chief Technology Officer"}},
 		{"an empty before says so", "", "VP Sales", []string{"- (empty)", "+ VP Sales"}},
 		{
+			"a repeated word is inserted whole, at a word's boundary",
+			"The cat came back home at last, with a long line of text to be long enough",
+			"The cat cat came back home at last, with a long line of text to be long enough",
+			[]string{"~ The cat {+cat +}came back home at last, with a long line of text to be long enough"},
+		},
+		{
 			"a long value shows only the words that changed",
 			"Leads the sales team for the DACH region and reports to the chief revenue officer",
 			"Leads the sales team for the Nordics region and reports to the chief revenue officer",
