@@ -34,15 +34,44 @@
 //     adjusted by how common the shared value is; the merge's confidence is
 //     the probability it gives, and the reason lists every field's
 //     contribution like Splink's waterfall.
-//  4. Grouping (cluster.go). Pairs of at least min_confidence are joined
+//  4. Vetoes (model.veto): four rules, below, keep a pair apart whatever
+//     its weight. A vetoed pair is never counted as a match in training
+//     either.
+//  5. Grouping (cluster.go). Pairs of at least min_confidence are joined
 //     transitively, but a pair is never merged, directly or through others,
-//     when its fields contradict (two different given names, such as Daniel
-//     and Daniela, unless an identifier agrees), when nothing that
-//     identifies a person agrees (colleagues on one switchboard), or when
-//     its evidence is against it (a Bayes factor below 1). Each group gets
-//     one survivor (package survivorship), and every other member is merged
-//     into it only when it matches the survivor, or a member merged before
-//     it without contradicting any.
+//     when a veto holds or its evidence is against it (a Bayes factor below
+//     1). Each group gets one survivor (package survivorship), and every
+//     other member is merged into it only when it matches the survivor, or
+//     a member merged before it without contradicting any.
+//
+// # Vetoes
+//
+// A match weight adds its fields' evidence as if each were independent of
+// the others, which holds for strangers but not for the look-alikes a CRM
+// is full of: a family shares its mailbox, phone, address and last name at
+// once, colleagues share a switchboard, an employer and a city, branches
+// share a name, a domain and a phone. Their agreements add up to a weight
+// that overstates the evidence, so the one disagreement that tells them
+// apart decides:
+//
+//   - Given names: two that are neither equal, a nickname, a typo, a
+//     close spelling, an initial nor a swap of each other (Daniel and
+//     Daniela, Malik and Zofia on one family mailbox) are two people,
+//     unless an identifier agrees (identifiers:, such as a national id
+//     number).
+//   - Last names: different ones while the emails do not agree (two Annas
+//     on one switchboard) are two people, unless an identifier agrees; an
+//     agreeing email allows it (a new married name).
+//   - Contacts only: a pair must agree on something that identifies a
+//     person, a name, an email, a date of birth or an identifier; a phone,
+//     an employer and an address are shared by colleagues and families,
+//     and a role address (info@) identifies nobody.
+//   - Companies only: two house numbers are two sites (one within the
+//     other's range, such as 4757 in 4753-59, is one), unless an
+//     identifier agrees: branches of one organisation share a name, a
+//     domain and a switchboard, not a door.
+//
+// # Changes
 //
 // Each loser becomes one change: kind dedupe, op merge, record = survivor,
 // merge_from = loser, the loser's and the survivor's non-empty fields as

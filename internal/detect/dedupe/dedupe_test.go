@@ -225,6 +225,11 @@ func TestNamedMisses(t *testing.T) {
 			res := run(t, crmWith(t, append(bg, tc.a, tc.b), nil), tc.settings)
 			wantMerges(t, res, "contacts x1 <- x2")
 		})
+		t.Run(tc.name+", in a CRM of three", func(t *testing.T) {
+			other := rec("x0", "email", "zed.moon@gamma.io", "firstname", "Zed", "lastname", "Moon")
+			res := run(t, crmWith(t, []crm.Record{other, tc.a, tc.b}, nil), tc.settings)
+			wantMerges(t, res, "contacts x1 <- x2")
+		})
 	}
 	t.Run("company name with a branch, same phone", func(t *testing.T) {
 		var cos []crm.Record
@@ -488,4 +493,111 @@ func TestTinyCRMGetsItsObviousMergesAndNoWrongOnes(t *testing.T) {
 		}
 		wantMerges(t, run(t, crmWith(t, nil, cos), "objects: [companies]"), "companies 1 <- 2")
 	})
+}
+
+// verdict is what the model says of records a and b of obj.
+type verdict struct {
+	prob, weight float64
+	veto, reason string
+}
+
+func judgePair(t *testing.T, db crm.Connector, settings, obj, a, b string) verdict {
+	t.Helper()
+	d := detecttest.MustDetector(t, Name, New, settings).(*Detector)
+	l, _, err := d.link(t.Context(), detecttest.EnvFor(db), obj, &detect.Result{}, &Report{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, j := -1, -1
+	for k, id := range l.t.ids {
+		switch id {
+		case a:
+			i = k
+		case b:
+			j = k
+		}
+	}
+	if i < 0 || j < 0 {
+		t.Fatalf("records %s and %s not read", a, b)
+	}
+	p := l.t.pattern(l.md.comps, i, j)
+	w := l.md.score(l.t, p, i, j)
+	return verdict{prob(w), w, l.md.veto(p, l.needIdentity), l.explain(i, j)}
+}
+
+// Each veto keeps apart a pair whose weights alone would merge it, and
+// gives way where the package doc says it does.
+func TestVetoes(t *testing.T) {
+	withID := "contacts:\n  identifiers: [ssn]"
+	cases := []struct {
+		name, settings, object string
+		a, b                   crm.Record
+		veto                   string // "" when the pair must merge
+	}{
+		{"two given names that are not one name's forms keep two people apart", "", "contacts",
+			rec("x1", "email", "daniel.gupta@acme.io", "firstname", "Daniel", "lastname", "Gupta", "company", "c-1", "phone", "+44 20 7946 0958"),
+			rec("x2", "email", "daniel.gupta@acme.io", "firstname", "Daniela", "lastname", "Gupta", "company", "c-1", "phone", "020 7946 0958"),
+			"firstname other form of the name"},
+		{"two different given names on a family mailbox and phone are two people", "", "contacts",
+			rec("x1", "email", "thesmiths@gmail.com", "firstname", "Malik", "lastname", "Smith", "phone", "+1 415 555 0199", "address", "12 Oak Lane", "zip", "94607"),
+			rec("x2", "email", "the.smiths@gmail.com", "firstname", "Zofia", "lastname", "Smith", "phone", "+1 415 555 0199", "address", "12 Oak Lane", "zip", "94607"),
+			"firstname different"},
+		{"different given names merge when an identifier agrees", withID, "contacts",
+			rec("x1", "firstname", "Daniel", "lastname", "Gupta", "date_of_birth", "19800101", "zip", "2776", "ssn", "6988048"),
+			rec("x2", "firstname", "Sam", "lastname", "Gupta", "date_of_birth", "19800101", "zip", "2776", "ssn", "6988048"),
+			""},
+		{"different last names without an agreeing email keep two people apart", "", "contacts",
+			rec("x1", "firstname", "Anna", "lastname", "Kim", "company", "c-1", "mobilephone", "+1 415 555 0123", "address", "12 Oak Lane", "city", "Oakland", "zip", "94607"),
+			rec("x2", "firstname", "Anna", "lastname", "Park", "company", "c-1", "mobilephone", "+1 415 555 0123", "address", "12 Oak Lane", "city", "Oakland", "zip", "94607"),
+			"lastname different"},
+		{"different last names merge when the email agrees (a new married name)", "", "contacts",
+			rec("x1", "email", "anna.kim@acme.io", "firstname", "Anna", "lastname", "Kim", "company", "c-1", "phone", "+1 415 555 0000"),
+			rec("x2", "email", "anna.kim@acme.io", "firstname", "Anna", "lastname", "Park", "company", "c-1", "phone", "+1 415 555 0000"),
+			""},
+		{"different last names merge when an identifier agrees", withID, "contacts",
+			rec("x1", "firstname", "Anna", "lastname", "Kim", "date_of_birth", "19800101", "zip", "2776", "ssn", "6988048"),
+			rec("x2", "firstname", "Anna", "lastname", "Park", "date_of_birth", "19800101", "zip", "2776", "ssn", "6988048"),
+			""},
+		{"contacts sharing only a switchboard, an employer and a city are not one person", "", "contacts",
+			rec("x1", "email", "info@acme.io", "firstname", "Olivia", "company", "Acme", "phone", "+1 415 555 0000", "city", "Oakland", "address", "1 Main St"),
+			rec("x2", "email", "info@acme.io", "lastname", "Byrne", "company", "Acme", "phone", "+1 415 555 0000", "city", "Oakland", "address", "1 Main St"),
+			"nothing that identifies the person agrees"},
+		{"companies at other house numbers are other sites", "objects: [companies]", "companies",
+			rec("x1", "name", "Sunrise Learning Center", "domain", "sunrise.org", "phone", "+1 312 555 0100", "address", "2140 W 79th St", "zip", "60620", "country", "US"),
+			rec("x2", "name", "Sunrise Learning Center", "domain", "sunrise.org", "phone", "+1 312 555 0100", "address", "2141 W 79th St", "zip", "60620", "country", "US"),
+			"address other house number"},
+		{"companies at one house number with the name and phone merge", "objects: [companies]", "companies",
+			rec("x1", "name", "Sunrise Learning Center", "phone", "+1 312 555 0100", "address", "2140 W 79th St", "zip", "60620", "country", "US"),
+			rec("x2", "name", "Sunrise Learning Center", "phone", "+1 312 555 0100", "address", "2140 W. 79th Street, 1st floor", "zip", "60620", "country", "US"),
+			""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var db crm.Connector
+			if tc.object == "companies" {
+				var cos []crm.Record
+				for i := range 200 {
+					cos = append(cos, rec(fmt.Sprintf("b%d", i), "name", fmt.Sprintf("Bright %d Academy", i), "phone", fmt.Sprintf("+1 773 %03d %04d", 200+i, 1000+i*37), "address", fmt.Sprintf("%d W %dth St", 100+i, i%90+4), "zip", fmt.Sprintf("606%02d", i%50), "country", "US"))
+				}
+				db = crmWith(t, nil, append(cos, tc.a, tc.b))
+			} else {
+				db = crmWith(t, append(background(300, tc.settings != ""), tc.a, tc.b), nil)
+			}
+			v := judgePair(t, db, tc.settings, tc.object, "x1", "x2")
+			if v.veto != tc.veto {
+				t.Fatalf("veto %q, want %q: %s", v.veto, tc.veto, v.reason)
+			}
+			// The veto, not the weights, decides: without it the pair
+			// would merge.
+			if v.prob < 0.8 {
+				t.Errorf("probability %.2f: the pair would not merge without the veto either: %s", v.prob, v.reason)
+			}
+			res := run(t, db, tc.settings)
+			if tc.veto == "" {
+				wantMerges(t, res, tc.object+" x1 <- x2")
+			} else {
+				wantMerges(t, res)
+			}
+		})
+	}
 }

@@ -464,12 +464,12 @@ func (t *table) hasValue(c *comparison, i int) bool {
 }
 
 // veto reports why records with levels p must not be merged whatever
-// their weight, or "": a contradiction (two different given names such as
-// Daniel and Daniela; different last names while the emails disagree too)
-// unless an identifier agrees exactly, or, for contacts, nothing that
-// identifies the person agreeing (a shared switchboard and employer make
-// colleagues, not one person). It reads levels only, so training uses it
-// too: a vetoed pair is never counted as a match.
+// their weight, or "" (the four rules and why are in the package doc): two
+// different given names, or a company's other house number, unless an
+// identifier agrees exactly; different last names unless an identifier or
+// the email agrees; for contacts, nothing that identifies the person
+// agreeing. It reads levels only, so training uses it too: a vetoed pair
+// is never counted as a match.
 func (md *model) veto(p pattern, needIdentity bool) string {
 	identity, idAgrees, emailAgrees := false, false, false
 	contradiction, lastDiffers := "", ""
