@@ -501,7 +501,7 @@ func clip(s string, escape func(string) string) (string, bool) {
 	if len(out) <= maxValue {
 		return out, false
 	}
-	cuts := make([]int, 0, len(s)+1) // where s may be cut: between characters
+	cuts := make([]int, 0, len(s)) // where s may be cut: between characters, and at its end
 	for i := range s {
 		cuts = append(cuts, i)
 	}
