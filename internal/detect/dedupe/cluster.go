@@ -41,7 +41,10 @@ func (l *linker) judge(i, j int) (conf float64, p pattern, w float64) {
 // joins two records that disagree.
 func (l *linker) agree(i, j int) bool {
 	p := l.t.pattern(l.md.comps, i, j)
-	return l.md.veto(p, l.needIdentity) == "" && l.md.score(l.t, p, i, j) > l.md.prior
+	if l.md.veto(p, l.needIdentity) != "" {
+		return false
+	}
+	return !l.needIdentity || l.md.score(l.t, p, i, j) > l.md.prior
 }
 
 func (l *linker) explain(i, j int) string {

@@ -216,7 +216,7 @@ func compareValues(kind string, a, b string) uint8 {
 	case kindAddress:
 		return compareAddress(a, b)
 	case kindText, kindOrgName:
-		return compareText(a, b)
+		return compareText(a, b, nil)
 	case kindID:
 		if damerau(a, b, 1) <= 1 {
 			return idOneChar
@@ -476,7 +476,11 @@ func similarStreet(a, b address) bool {
 		within(a.street, b.street) || within(b.street, a.street) || overlap(a.words, b.words) >= 0.5
 }
 
-func compareText(a, b string) uint8 {
+// compareText compares two texts by their words, each weighing what
+// weights gives it (nil: all alike; see column.weights): a name within the
+// other when the other's words hold nearly all of its weight, words in
+// common when they hold half of both.
+func compareText(a, b string, weights map[string]float32) uint8 {
 	// Words on the stack: this runs for millions of pairs.
 	var bufA, bufB [16]string
 	ta, tb := words(a, bufA[:0]), words(b, bufB[:0])
@@ -485,12 +489,65 @@ func compareText(a, b string) uint8 {
 		return textSameWords
 	case damerau(a, b, 1) <= 1 || jaroWinkler(a, b) >= 0.94:
 		return textTypo
-	case within(ta, tb) || within(tb, ta):
+	}
+	ca, wa := matchedWeight(ta, tb, weights)
+	cb, wb := matchedWeight(tb, ta, weights)
+	switch {
+	case wa == 0 || wb == 0:
+		return textDifferent
+	case ca >= subsetShare*wa || cb >= subsetShare*wb:
 		return textSubset
-	case overlap(ta, tb) >= 0.5:
+	case ca+cb >= overlapShare*(wa+wb):
 		return textOverlap
 	}
 	return textDifferent
+}
+
+const subsetShare, overlapShare = 0.85, 0.5
+
+// matchedWeight is the weight of a's distinct words found in b (equal, one
+// typo apart, or one an abbreviation of the other: comm, community), and
+// the weight of all of a's distinct words.
+func matchedWeight(a, b []string, weights map[string]float32) (matched, all float64) {
+	for k, w := range a {
+		if slices.Contains(a[:k], w) {
+			continue
+		}
+		x := 1.0
+		if weights != nil {
+			if v, ok := weights[w]; ok {
+				x = float64(v)
+			}
+		}
+		all += x
+		if slices.Contains(b, w) {
+			matched += x
+			continue
+		}
+		for _, o := range b {
+			if sameWord(w, o) {
+				matched += x
+				break
+			}
+		}
+	}
+	return matched, all
+}
+
+// sameWord reports whether two different words are one: one typo apart
+// (both of five letters or more), or one the other's abbreviation (three
+// letters or more of its start: assoc, association).
+func sameWord(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	switch {
+	case len(a) >= 5 && damerau(a, b, 1) <= 1:
+		return true
+	case len(a) >= 3 && len(b) > len(a) && strings.HasPrefix(b, a) && !isDigits(a[:1]):
+		return true
+	}
+	return false
 }
 
 // words splits s at spaces into buf (normalized texts have single spaces).

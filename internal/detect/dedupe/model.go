@@ -119,6 +119,9 @@ func (t *table) level(c *comparison, i, j int) uint8 {
 	if va == vb {
 		return 1
 	}
+	if col.weights != nil {
+		return compareText(col.in.str(va), col.in.str(vb), col.weights)
+	}
 	return compareValues(c.kind.name, col.in.str(va), col.in.str(vb))
 }
 

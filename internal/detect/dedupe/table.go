@@ -1,7 +1,9 @@
 package dedupe
 
 import (
+	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -51,6 +53,10 @@ type column struct {
 	count []int32  // per value id
 	role  []bool   // per value id, for emails: a role address (info@)
 	n     int      // records with a value
+	// weights are a text column's word weights: log2(1 + records /
+	// records with the word), so that a word most values hold (center,
+	// of, chicago) counts for little and a rare one for much.
+	weights map[string]float32
 	// raw and region hold phones until they are normalized in parallel.
 	raw    []string
 	region []string
@@ -129,9 +135,14 @@ func (t *table) add(r crm.Record) {
 
 func normalize(kind, v string) string { return kinds[kind].norm(v) }
 
-// finish normalizes the phones, on every core: libphonenumber is the one
-// slow normalizer.
+// finish normalizes the phones, on every core (libphonenumber is the one
+// slow normalizer), and weighs the words of text columns.
 func (t *table) finish() {
+	for _, c := range t.cols {
+		if c.kind == kindText || c.kind == kindOrgName {
+			c.weighWords()
+		}
+	}
 	for _, c := range t.cols {
 		if c.kind != kindPhone {
 			continue
@@ -192,3 +203,21 @@ func (in *interner) id(s string) uint32 {
 }
 
 func (in *interner) str(id uint32) string { return in.strs[id] }
+
+// weighWords sets c.weights from the distinct values and their counts.
+func (c *column) weighWords() {
+	df := map[string]int{}
+	var buf [16]string
+	for id := 1; id < len(c.count); id++ {
+		ws := words(c.in.str(uint32(id)), buf[:0])
+		for k, w := range ws {
+			if !slices.Contains(ws[:k], w) {
+				df[w] += int(c.count[id])
+			}
+		}
+	}
+	c.weights = make(map[string]float32, len(df))
+	for w, n := range df {
+		c.weights[w] = float32(math.Log2(1 + float64(c.n)/float64(n)))
+	}
+}
