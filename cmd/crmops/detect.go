@@ -12,6 +12,7 @@ import (
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/config"
 	"github.com/crmops/crmops/internal/detect"
+	"github.com/crmops/crmops/internal/detect/dedupe/evaluate"
 	"github.com/crmops/crmops/internal/detect/progress"
 	"github.com/crmops/crmops/internal/propose"
 	"github.com/crmops/crmops/internal/workspace"
@@ -21,12 +22,16 @@ func newDetectCmd(f *factory) *cobra.Command {
 	var names []string
 	var opts propose.Options
 	var asJSON bool
+	var truths []string
 	cmd := &cobra.Command{
-		Use:   "detect [--detector NAME]...",
+		Use:   "detect [--detector NAME]... [--truth OBJECT=FILE]...",
 		Short: "Run the configured detectors, propose what they find, merge the auto batches",
 		Long: "Runs every detector configured under detectors: in crmops.yaml (or only those named),\n" +
 			"and proposes their changes exactly as crmops propose does: records with open proposals and\n" +
-			"changes rejected before are skipped, auto batches are merged unless --no-merge.",
+			"changes rejected before are skipped, auto batches are merged unless --no-merge.\n\n" +
+			"--truth OBJECT=FILE scores the merges each detector found among OBJECT's records against\n" +
+			"labelled truth (a CSV with columns id and cluster): pairwise and cluster precision, recall\n" +
+			"and F1, printed before the proposals. With --dry-run nothing is proposed.",
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -41,7 +46,11 @@ func newDetectCmd(f *factory) *cobra.Command {
 				fmt.Fprintln(f.out, "No detectors configured (detectors: in crmops.yaml); nothing to do.")
 				return nil
 			}
-			res, rows, err := runDetectors(ctx, f, ws, names, opts)
+			scorer, err := readTruths(truths)
+			if err != nil {
+				return err
+			}
+			res, rows, err := runDetectors(ctx, f, ws, names, opts, scorer.score(f))
 			if err != nil {
 				return err
 			}
@@ -55,12 +64,70 @@ func newDetectCmd(f *factory) *cobra.Command {
 	cmd.Flags().BoolVar(&opts.NoMerge, "no-merge", false, "leave auto batches open instead of merging them")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show the batches without proposing them")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "machine output")
+	cmd.Flags().StringArrayVar(&truths, "truth", nil, "score the merges found among OBJECT's records against FILE (id,cluster CSV); repeatable")
 	return cmd
 }
 
+// truthScorer scores detected merges against labelled truth, per object.
+type truthScorer map[string]evaluate.Truth
+
+func readTruths(specs []string) (truthScorer, error) {
+	ts := truthScorer{}
+	for _, spec := range specs {
+		object, file, ok := strings.Cut(spec, "=")
+		if !ok || !batch.ValidObject(object) || file == "" {
+			return nil, fmt.Errorf("--truth %q: want OBJECT=FILE, e.g. contacts=truth.csv", spec)
+		}
+		if _, dup := ts[object]; dup {
+			return nil, fmt.Errorf("--truth: %s is given twice", object)
+		}
+		r, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("--truth: %w", err)
+		}
+		t, err := evaluate.ReadTruth(file, r)
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+		ts[object] = t
+	}
+	return ts, nil
+}
+
+// score returns the hook runDetectors calls with each detector's changes,
+// or nil when there is no truth to score against.
+func (ts truthScorer) score(f *factory) func(detector string, changes []batch.Change) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	return func(detector string, changes []batch.Change) error {
+		objects := make([]string, 0, len(ts))
+		for o := range ts {
+			objects = append(objects, o)
+		}
+		sort.Strings(objects)
+		for _, object := range objects {
+			var merges []evaluate.Merge
+			for _, c := range changes {
+				if c.Op == batch.OpMerge && c.Object == object {
+					merges = append(merges, evaluate.Merge{Survivor: c.Record, Loser: c.MergeFrom})
+				}
+			}
+			s, err := evaluate.Score(ts[object], merges)
+			if err != nil {
+				return fmt.Errorf("--truth %s: %w", object, err)
+			}
+			fmt.Fprintf(f.out, "%s on %s: %d merges; %s\n", detector, object, len(merges), s)
+		}
+		return nil
+	}
+}
+
 // runDetectors runs the named detectors against the workspace's CRM and
-// proposes what each finds; quickstart runs the same code.
-func runDetectors(ctx context.Context, f *factory, ws *workspace.Workspace, names []string, opts propose.Options) (*propose.Result, []summaryRow, error) {
+// proposes what each finds; quickstart runs the same code. found, when set,
+// sees each detector's changes before they are proposed.
+func runDetectors(ctx context.Context, f *factory, ws *workspace.Workspace, names []string, opts propose.Options, found func(detector string, changes []batch.Change) error) (*propose.Result, []summaryRow, error) {
 	fg, err := f.forgeOf(ws)
 	if err != nil {
 		return nil, nil, err
@@ -82,23 +149,28 @@ func runDetectors(ctx context.Context, f *factory, ws *workspace.Workspace, name
 		if err != nil {
 			return nil, nil, err
 		}
-		found, err := d.Detect(ctx, detect.Env{CRM: c, Dir: ws.Dir, Progress: reporter})
+		detected, err := d.Detect(ctx, detect.Env{CRM: c, Dir: ws.Dir, Progress: reporter})
 		reporter.Done()
 		if err != nil {
 			return nil, nil, fmt.Errorf("detect %s: %w", name, err)
 		}
-		reportProblems(f, name, found)
-		if err := validateDetected(name, found.Changes); err != nil {
+		reportProblems(f, name, detected)
+		if err := validateDetected(name, detected.Changes); err != nil {
 			return nil, nil, err
 		}
-		run, err := f.proposer(ws, fg, "").Run(ctx, name, found.Changes, opts)
+		if found != nil {
+			if err := found(name, detected.Changes); err != nil {
+				return nil, nil, err
+			}
+		}
+		run, err := f.proposer(ws, fg, "").Run(ctx, name, detected.Changes, opts)
 		if err != nil {
 			return nil, nil, err
 		}
 		res.Plan.Skipped = append(res.Plan.Skipped, run.Plan.Skipped...)
 		res.Plan.Denied = append(res.Plan.Denied, run.Plan.Denied...)
 		res.Outcomes = append(res.Outcomes, run.Outcomes...)
-		rows = append(rows, summaryRow{name, len(found.Changes), len(found.Skipped), run})
+		rows = append(rows, summaryRow{name, len(detected.Changes), len(detected.Skipped), run})
 	}
 	return res, rows, nil
 }

@@ -87,7 +87,7 @@ func newQuickstartCmd(f *factory) *cobra.Command {
 			fmt.Fprintf(f.out, "1. Loaded a sample CRM: %d contacts, %d companies (.crmops/crm.db), and detector inputs under data/.\n", len(data.Contacts), len(data.Companies))
 
 			names := configuredDetectors(ws)
-			res, _, err := runDetectors(ctx, f, ws, names, propose.Options{})
+			res, _, err := runDetectors(ctx, f, ws, names, propose.Options{}, nil)
 			if err != nil {
 				return err
 			}
