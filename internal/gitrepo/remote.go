@@ -170,6 +170,71 @@ func (r *Repo) Push(ctx context.Context, remote string, refspecs ...string) erro
 			wants = append(wants, cmd.New)
 		}
 	}
+	return r.send(ctx, sess, remote, caps, advertised, cmds, wants)
+}
+
+// RefUpdate moves one ref on a remote from exactly Old to New. A zero Old
+// creates the ref (it must not exist); a zero New deletes it.
+type RefUpdate struct {
+	Name     string
+	Old, New Hash
+}
+
+// PushExpect applies updates on the remote in one request, atomically, and
+// only if every ref is still at its Old: a ref that moved meanwhile (even by
+// a fast-forward), was deleted, or was created refuses the whole request
+// with an error wrapping ErrRejected. The remote checks each old value again
+// under its ref lock. Push, by contrast, takes the old value from the
+// remote's advertisement and accepts any fast-forward, or re-creates a
+// deleted ref.
+func (r *Repo) PushExpect(ctx context.Context, remote string, updates ...RefUpdate) error {
+	sess, err := r.receiveSession(remote)
+	if err != nil {
+		return fmt.Errorf("push %s: %w", remote, err)
+	}
+	defer sess.Close()
+	ar, err := sess.AdvertisedReferencesContext(ctx)
+	if err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return fmt.Errorf("push %s: %w", remote, err)
+	}
+	advertised := map[string]Hash{}
+	caps := capability.NewList()
+	if ar != nil {
+		advertised, caps = ar.References, ar.Capabilities
+	}
+	if len(updates) > 1 && !caps.Supports(capability.Atomic) {
+		return fmt.Errorf("push %s: the remote does not support atomic pushes", remote)
+	}
+	var cmds []*packp.Command
+	var wants []Hash
+	for _, u := range updates {
+		if err := checkRefName(u.Name); err != nil {
+			return fmt.Errorf("push %s: %w", remote, err)
+		}
+		if now := advertised[u.Name]; now != u.Old {
+			return fmt.Errorf("push %s: %s is at %s, not %s: %w", remote, u.Name, describeHash(now), describeHash(u.Old), ErrRejected)
+		}
+		if !u.New.IsZero() {
+			if _, ok := r.peelToCommit(u.New); !ok {
+				return fmt.Errorf("push %s: %s is not a commit in this repository", remote, u.New)
+			}
+			wants = append(wants, u.New)
+		}
+		cmds = append(cmds, &packp.Command{Name: plumbing.ReferenceName(u.Name), Old: u.Old, New: u.New})
+	}
+	return r.send(ctx, sess, remote, caps, advertised, cmds, wants)
+}
+
+func describeHash(h Hash) string {
+	if h.IsZero() {
+		return "nothing (no such ref)"
+	}
+	return h.String()
+}
+
+// send sends cmds, and the objects the remote lacks for wants, in one
+// request, then mirrors them in the remote-tracking refs.
+func (r *Repo) send(ctx context.Context, sess transport.ReceivePackSession, remote string, caps *capability.List, advertised map[string]Hash, cmds []*packp.Command, wants []Hash) error {
 	if len(cmds) == 0 {
 		return nil
 	}
@@ -310,7 +375,7 @@ func refusal(report *packp.ReportStatus) error {
 }
 
 func retryableStatus(status string) bool {
-	for _, s := range []string{"non-fast-forward", "fetch first", "stale info", "failed to lock", "cannot lock ref", "failed to update ref", "atomic"} {
+	for _, s := range []string{"non-fast-forward", "fetch first", "stale info", "failed to lock", "cannot lock ref", "failed to update ref", "atomic", "reference already exists"} {
 		if strings.Contains(status, s) {
 			return true
 		}

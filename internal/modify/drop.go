@@ -181,7 +181,7 @@ func (d *Dropper) Drop(ctx context.Context, req Request) (*Result, error) {
 			return nil, err
 		}
 		err = d.WS.Locked(func() error {
-			if err := CompareAndSwap(ctx, d.WS.Git, d.WS.Remote(), RefUpdate{Name: "refs/heads/" + o.Branch, Old: head, New: commit}); err != nil {
+			if err := d.WS.Git.PushExpect(ctx, d.WS.Remote(), gitrepo.RefUpdate{Name: "refs/heads/" + o.Branch, Old: head, New: commit}); err != nil {
 				return err
 			}
 			return d.WS.Git.SetRef(trackingRef(d.WS, req.Batch), commit)

@@ -363,14 +363,14 @@ func TestCompareAndSwapMovesOnlyFromTheOldValue(t *testing.T) {
 	}
 	base, _ := fx.ws.Git.Ref(fx.ws.RemoteRef())
 	// Stale: the branch is at head, not base.
-	if err := modify.CompareAndSwap(ctx, fx.ws.Git, "origin", modify.RefUpdate{Name: ref, Old: base, New: next}); !errors.Is(err, gitrepo.ErrRejected) {
+	if err := fx.ws.Git.PushExpect(ctx, "origin", gitrepo.RefUpdate{Name: ref, Old: base, New: next}); !errors.Is(err, gitrepo.ErrRejected) {
 		t.Fatalf("update from a stale old value: %v, want ErrRejected", err)
 	}
 	// Deleted meanwhile: not re-created.
-	if err := modify.CompareAndSwap(ctx, fx.ws.Git, "origin", modify.RefUpdate{Name: ref, Old: head}); err != nil {
+	if err := fx.ws.Git.PushExpect(ctx, "origin", gitrepo.RefUpdate{Name: ref, Old: head}); err != nil {
 		t.Fatal(err)
 	}
-	if err := modify.CompareAndSwap(ctx, fx.ws.Git, "origin", modify.RefUpdate{Name: ref, Old: head, New: next}); !errors.Is(err, gitrepo.ErrRejected) {
+	if err := fx.ws.Git.PushExpect(ctx, "origin", gitrepo.RefUpdate{Name: ref, Old: head, New: next}); !errors.Is(err, gitrepo.ErrRejected) {
 		t.Fatalf("update of a deleted ref: %v, want ErrRejected", err)
 	}
 	refs, err := fx.ws.Git.RemoteRefs(ctx, "origin", ref)
@@ -381,19 +381,19 @@ func TestCompareAndSwapMovesOnlyFromTheOldValue(t *testing.T) {
 		t.Fatalf("the deleted branch came back: %v", refs)
 	}
 	// Atomic: one stale update refuses the other.
-	if err := modify.CompareAndSwap(ctx, fx.ws.Git, "origin",
-		modify.RefUpdate{Name: ref, New: head},
-		modify.RefUpdate{Name: "refs/heads/" + fx.ws.Branch(), Old: head, New: next}); !errors.Is(err, gitrepo.ErrRejected) {
+	if err := fx.ws.Git.PushExpect(ctx, "origin",
+		gitrepo.RefUpdate{Name: ref, New: head},
+		gitrepo.RefUpdate{Name: "refs/heads/" + fx.ws.Branch(), Old: head, New: next}); !errors.Is(err, gitrepo.ErrRejected) {
 		t.Fatalf("atomic update with one stale ref: %v, want ErrRejected", err)
 	}
 	if refs, _ := fx.ws.Git.RemoteRefs(ctx, "origin", ref); len(refs) != 0 {
 		t.Fatalf("half of an atomic update happened: %v", refs)
 	}
 	// Created from nothing, then moved.
-	if err := modify.CompareAndSwap(ctx, fx.ws.Git, "origin", modify.RefUpdate{Name: ref, New: head}); err != nil {
+	if err := fx.ws.Git.PushExpect(ctx, "origin", gitrepo.RefUpdate{Name: ref, New: head}); err != nil {
 		t.Fatal(err)
 	}
-	if err := modify.CompareAndSwap(ctx, fx.ws.Git, "origin", modify.RefUpdate{Name: ref, Old: head, New: next}); err != nil {
+	if err := fx.ws.Git.PushExpect(ctx, "origin", gitrepo.RefUpdate{Name: ref, Old: head, New: next}); err != nil {
 		t.Fatal(err)
 	}
 	other := cloneOf(t, fx)

@@ -383,7 +383,7 @@ func (f *Forge) record(ctx context.Context, o *forge.Open, r review, note string
 // deletes the proposal branch. The head merged is exactly the one evaluated;
 // a drop pushed to the branch in between is not lost silently: review drop
 // reads the proposal again after its push and says the merge took the
-// earlier head. (An atomic push of both refs through modify.CompareAndSwap
+// earlier head. (An atomic push of both refs through gitrepo.PushExpect
 // was tried and made the two-clone stress test fail about one run in ten
 // with "object not found" in a concurrent merge; not root-caused.)
 func (f *Forge) Merge(ctx context.Context, o *forge.Open, m forge.Merge) (string, error) {
