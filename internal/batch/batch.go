@@ -55,7 +55,12 @@ type Batch struct {
 	Title    string    `yaml:"title"`
 	// Review, when set, says why the batch needs a person's approval even if
 	// the policy would apply every change automatically (e.g. a run limit).
-	Review  string   `yaml:"review,omitempty"`
+	Review string `yaml:"review,omitempty"`
+	// Agent names the AI agent the batch was proposed through (crmops mcp
+	// --agent), written by the server, never by the agent. It can only make
+	// a batch less trusted: the policy must name the agent as well as trust
+	// the forge's author before any of its changes is auto.
+	Agent   string   `yaml:"agent,omitempty"`
 	Changes []Change `yaml:"changes" strict:"required"`
 
 	Pos strictyaml.Pos `yaml:"-"`
@@ -155,6 +160,7 @@ var (
 	idPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 	objectPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 	fieldPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,127}$`)
+	agentPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 )
 
 // reservedIDEndings end names that mean something else: the file roles
@@ -189,6 +195,11 @@ func ValidObject(name string) bool { return objectPattern.MatchString(name) }
 
 // ValidField reports whether name can be a CRM field (property) name.
 func ValidField(name string) bool { return fieldPattern.MatchString(name) }
+
+// ValidAgent reports whether name can name an MCP agent: lower case, so
+// that a policy's proposer and an agents: entry cannot differ by case
+// alone, and without the "[bot]" of a forge's automation logins.
+func ValidAgent(name string) bool { return agentPattern.MatchString(name) }
 
 // IDFromPath returns the batch id a batch file's name implies.
 func IDFromPath(p string) string { return strings.TrimSuffix(path.Base(p), batchSuffix) }
@@ -263,6 +274,9 @@ func (b *Batch) Validate(file string) error {
 	}
 	if b.Detector == "" {
 		return b.Pos.Errorf(file, "detector", "must not be empty")
+	}
+	if b.Agent != "" && !ValidAgent(b.Agent) {
+		return b.Pos.Errorf(file, "agent", "%q is not a valid agent name (lower case letters, digits, '.', '_', '-')", b.Agent)
 	}
 	if len(b.Changes) == 0 {
 		return b.Pos.Errorf(file, "changes", "a batch needs at least one change")

@@ -273,8 +273,14 @@ func (p *Policy) FieldsOf(kind string) []string { return sortedKeys(p.kindFields
 // never a proposal from outside the repository; otherwise anyone when no
 // auto rule names proposers (the local forge, where whoever can push is
 // trusted alike), else only the proposers auto rules name.
+//
+// A batch proposed through an agent must, besides, have that agent named:
+// an agent is never trusted by default, even where every login is.
 func (p *Policy) Trusts(by Proposer) bool {
 	if by.Outside {
+		return false
+	}
+	if by.Agent != "" && !p.trusted[strings.ToLower(by.Agent)] {
 		return false
 	}
 	return len(p.trusted) == 0 || p.trusted[strings.ToLower(by.Login)]
@@ -450,6 +456,9 @@ func untrustedWhy(by Proposer) string {
 	if by.Outside {
 		return "proposed from outside the repository (a fork): never auto"
 	}
+	if by.Agent != "" {
+		return fmt.Sprintf("proposed by the AI agent %s (crmops mcp), and an agent is auto only where an auto rule names it as a proposer: review", by.Agent)
+	}
 	who := by.Login
 	if who == "" {
 		who = "an unknown proposer"
@@ -488,7 +497,11 @@ func (m Match) Mismatch(c batch.Change, by Proposer) string {
 		}
 	}
 	switch {
-	case len(m.Proposer) > 0 && (by.Outside || !m.Proposer.hasFold(by.Login)):
+	case len(m.Proposer) > 0 && by.Agent != "" && !m.Proposer.hasFold(by.Agent):
+		// A rule naming the login an agent's server acts as is not a
+		// rule for the agent: it must be named itself.
+		return fmt.Sprintf("proposer is the agent %q, not %s", by.Agent, strings.Join(m.Proposer, " or "))
+	case len(m.Proposer) > 0 && (by.Outside || (by.Agent == "" && !m.Proposer.hasFold(by.Login))):
 		who := by.Login
 		if by.Outside {
 			who += " (from a fork)"
@@ -538,6 +551,10 @@ type Proposer struct {
 	// Outside is true for a proposal from outside the repository (a pull
 	// request from a fork): it is never trusted, whatever its login.
 	Outside bool
+	// Agent is the AI agent the batch was proposed through (batch key
+	// agent), "" for any other proposal. EvaluateBatch takes it from the
+	// batch: the claim can only take trust away.
+	Agent string
 }
 
 // EvaluateBatch classifies every change of b, proposed by by, and the batch
@@ -546,6 +563,9 @@ type Proposer struct {
 // allow or asks for review itself. Propose, merge and apply all decide
 // through it, so a hand-made batch cannot skip a limit propose enforces.
 func (p *Policy) EvaluateBatch(b *batch.Batch, by Proposer) BatchVerdict {
+	if b.Agent != "" {
+		by.Agent = b.Agent
+	}
 	bv := BatchVerdict{Decision: Auto, Approvals: p.Approvals, Proposer: by, Frozen: p.Freeze}
 	seenRule, seenReviewer := map[string]bool{}, map[string]bool{}
 	addRule := func(r string) {

@@ -200,7 +200,7 @@ func texts(n *yaml.Node, out *[]string) bool {
 	return list(n, func(i int, item *yaml.Node) bool { return str(item, &s[i]) })
 }
 
-var batchKeys = []string{"version", "batch", "created", "detector", "title", "review", "changes"}
+var batchKeys = []string{"version", "batch", "created", "detector", "title", "review", "changes", "agent"}
 
 const (
 	bVersion = iota
@@ -250,6 +250,8 @@ func fastBatch(file string, data []byte) (*batch.Batch, bool) {
 			return str(v, &b.Title)
 		case "review":
 			return str(v, &b.Review)
+		case "agent":
+			return str(v, &b.Agent)
 		case "changes":
 			if isNull(v) {
 				return true
