@@ -28,6 +28,8 @@ type Config struct {
 	// them strictly itself (see strictyaml.DecodeNode), so errors keep
 	// their lines.
 	Detectors map[string]yaml.Node `yaml:"detectors"`
+	// Agents holds each AI agent's guard rails for crmops mcp, by name.
+	Agents map[string]Agent `yaml:"agents"`
 
 	Pos strictyaml.Pos `yaml:"-"`
 
@@ -128,6 +130,9 @@ func Parse(file string, data []byte) (*Config, error) {
 			c.Forge.Login = GitHubActionsLogin
 		}
 	}
+	if err := c.checkAgents(file); err != nil {
+		return nil, err
+	}
 	return &c, nil
 }
 
@@ -205,4 +210,15 @@ forge:
   kind: local                  # local (branches on a git remote) | github
   remote: origin
 detectors: {}
+agents:                        # AI agents, connected with crmops mcp --agent NAME (README: "Connecting an AI agent")
+  assistant:
+    read:                      # object: fields the agent may see ("*": every field)
+      contacts: ["*"]
+      companies: ["*"]
+    propose:                   # object: fields it may propose to set
+      contacts: [lifecyclestage, jobtitle, phone, email_status]
+      companies: [industry, phone, domain]
+    # merge: [contacts]        # objects whose duplicates it may propose to merge
+    max_changes_per_hour: 100
+    auto: false                # true: a policy rule naming the agent as proposer may make its changes auto
 `
