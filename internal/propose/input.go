@@ -3,6 +3,7 @@ package propose
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 
@@ -78,4 +79,37 @@ func readJSONLines(name string, data []byte) ([]batch.Change, error) {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	return changes, nil
+}
+
+// DecodeChanges reads changes given one JSON object each (an MCP tool's
+// arguments) through the same strict decoding and validation as
+// ReadChanges. An error names the change by its index and the key, as
+// "changes[2].confidence: …", and nothing is returned with it.
+func DecodeChanges(raws [][]byte) ([]batch.Change, error) {
+	changes := make([]batch.Change, len(raws))
+	for i, raw := range raws {
+		c := &changes[i]
+		err := strictyaml.DecodeAt("changes", i+1, raw, c)
+		if err == nil {
+			c.ID = fmt.Sprintf("c%d", i+1) // placeholder; the planner assigns the real ones
+			err = c.Validate("changes")
+		}
+		if err != nil {
+			return nil, indexed(i, err)
+		}
+	}
+	return changes, nil
+}
+
+// indexed rewrites a decoding error of change i, whose line is the
+// change's position, to name the change instead of a line.
+func indexed(i int, err error) error {
+	var e *strictyaml.Error
+	if !errors.As(err, &e) {
+		return fmt.Errorf("changes[%d]: %w", i, err)
+	}
+	if e.Key == "" {
+		return fmt.Errorf("changes[%d]: %s", i, e.Msg)
+	}
+	return fmt.Errorf("changes[%d].%s: %s", i, e.Key, e.Msg)
 }

@@ -44,6 +44,10 @@ type Context struct {
 	// Rejected holds batch.RejectedChange keys of rejected changes.
 	Rejected map[string]bool
 	Now      time.Time
+	// Review, when set, is why every batch of the run needs a person even
+	// where the policy would let it through (an agent that may never be
+	// auto): it becomes the batches' review key.
+	Review string
 }
 
 // Build plans batches for changes proposed by detector. Changes must be
@@ -130,7 +134,9 @@ func Build(pc Context, detector string, changes []batch.Change) Plan {
 		}
 		review := ""
 		if decision == policy.Auto {
-			if autoCount+len(u) > pc.Policy.Limits.MaxAutoChangesPerRun {
+			if pc.Review != "" {
+				review = pc.Review
+			} else if autoCount+len(u) > pc.Policy.Limits.MaxAutoChangesPerRun {
 				review = fmt.Sprintf("this run's auto changes passed limits.max_auto_changes_per_run (%d)", pc.Policy.Limits.MaxAutoChangesPerRun)
 			} else {
 				autoCount += len(u)
@@ -164,6 +170,7 @@ func Build(pc Context, detector string, changes []batch.Change) Plan {
 				Detector: detector,
 				Title:    Title(g.kind, chunk, g.review != ""),
 				Review:   g.review,
+				Agent:    pc.Proposer.Agent,
 				Changes:  chunk,
 			}
 			plan.Batches = append(plan.Batches, Planned{Batch: b, Verdict: pc.Policy.EvaluateBatch(b, pc.Proposer)})

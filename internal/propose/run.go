@@ -23,6 +23,9 @@ type Runner struct {
 	Now    func() time.Time
 	// Author is the login proposals are opened as.
 	Author string
+	// Agent is the AI agent the changes come through (crmops mcp), "" for
+	// any other proposer: it is written into every batch as its agent.
+	Agent string
 }
 
 // Options change how a run proposes.
@@ -31,6 +34,10 @@ type Options struct {
 	NoMerge bool
 	// DryRun plans and reports without writing anything.
 	DryRun bool
+	// Review, when set, sends every batch to review with this reason.
+	Review string
+	// Title, when set, titles every batch instead of the planner's title.
+	Title string
 }
 
 // Outcome is one proposed batch, in the SPEC's --json shape.
@@ -44,6 +51,11 @@ type Outcome struct {
 	Title       string `json:"-"`
 	Blocked     string `json:"-"`
 	Commit      string `json:"-"`
+	// Rules decided the batch; Why says what sent an all-auto batch to
+	// review (a limit, its review key); URL is the proposal's page.
+	Rules []string `json:"-"`
+	Why   string   `json:"-"`
+	URL   string   `json:"-"`
 }
 
 // Result is a run's plan and what became of each batch.
@@ -72,17 +84,20 @@ func (r *Runner) Run(ctx context.Context, source string, changes []batch.Change,
 	}
 	var openBatches []*batch.Batch
 	for _, o := range opens {
-		// A proposal from someone the policy does not trust (a fork, an
-		// outside writer) can be reviewed, but it must not keep detectors
-		// off the records it names.
-		if !pol.Trusts(review.ProposerOf(o)) {
-			continue
-		}
 		// An open proposal too broken to decode still holds its records:
 		// treat what can be read of it as busy, and skip what cannot.
-		if b, err := batch.Decode(o.Path, o.Content); err == nil {
-			openBatches = append(openBatches, b)
+		b, err := batch.Decode(o.Path, o.Content)
+		if err != nil {
+			continue
 		}
+		// A proposal from someone the policy does not trust (a fork, an
+		// outside writer) can be reviewed, but it must not keep detectors
+		// off the records it names. An agent's own open proposals always
+		// hold its records against it, so asking twice proposes once.
+		if !pol.Trusts(review.ProposerOf(o)) && (r.Agent == "" || b.Agent != r.Agent) {
+			continue
+		}
+		openBatches = append(openBatches, b)
 	}
 	// A batch merged but not yet applied holds its records as an open
 	// proposal does: proposing the same change again would run it twice.
@@ -98,8 +113,8 @@ func (r *Runner) Run(ctx context.Context, source string, changes []batch.Change,
 	if err != nil {
 		return nil, err
 	}
-	by := policy.Proposer{Login: r.Author}
-	plan := Build(Context{Policy: pol, Proposer: by, Open: openBatches, Rejected: rejected, Now: r.Now()}, source, changes)
+	by := policy.Proposer{Login: r.Author, Agent: r.Agent}
+	plan := Build(Context{Policy: pol, Proposer: by, Open: openBatches, Rejected: rejected, Now: r.Now(), Review: opts.Review}, source, changes)
 	for _, p := range plan.Batches {
 		// Two runs in one second with the same changes name their batches
 		// alike: the id of one already merged, rejected or open is taken.
@@ -108,8 +123,11 @@ func (r *Runner) Run(ctx context.Context, source string, changes []batch.Change,
 	}
 	res := &Result{Plan: plan}
 	for _, p := range plan.Batches {
+		if opts.Title != "" {
+			p.Batch.Title = opts.Title
+		}
 		out := Outcome{Batch: p.Batch.ID, Decision: string(p.Verdict.Decision), Changes: len(p.Batch.Changes),
-			Branch: forge.BranchPrefix + p.Batch.ID, State: "planned", Title: p.Batch.Title}
+			Branch: forge.BranchPrefix + p.Batch.ID, State: "planned", Title: p.Batch.Title, Rules: p.Verdict.Rules, Why: p.Verdict.Why}
 		if opts.DryRun {
 			res.Outcomes = append(res.Outcomes, out)
 			continue
@@ -163,7 +181,7 @@ func (r *Runner) open(ctx context.Context, p Planned, out *Outcome) (*forge.Open
 	if err != nil {
 		return nil, fmt.Errorf("propose %s: %w", p.Batch.ID, err)
 	}
-	out.State, out.PullRequest, out.Branch = "open", o.PullRequest, o.Branch
+	out.State, out.PullRequest, out.Branch, out.URL = "open", o.PullRequest, o.Branch, o.URL
 	return o, nil
 }
 
