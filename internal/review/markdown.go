@@ -84,6 +84,9 @@ func Markdown(b *batch.Batch, bv policy.BatchVerdict) string {
 	default:
 		fmt.Fprintf(&head, "- Proposed by: %s (as the forge knows it)\n", code(bv.Proposer.Login))
 	}
+	if bv.Proposer.Agent != "" {
+		fmt.Fprintf(&head, "- **Through the AI agent** %s (crmops mcp): auto only where a policy rule names it as a proposer\n", code(bv.Proposer.Agent))
+	}
 	if bv.Proposer.Outside {
 		head.WriteString("- **From outside this repository** (a pull request from a fork): its proposer is never trusted with auto decisions\n")
 	}

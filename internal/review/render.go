@@ -27,6 +27,9 @@ func Render(w io.Writer, b *batch.Batch, bv policy.BatchVerdict) {
 	if bv.Proposer.Login != "" {
 		proposer = t(bv.Proposer.Login) + " (as the forge knows it)"
 	}
+	if bv.Proposer.Agent != "" {
+		proposer += ", through the AI agent " + t(bv.Proposer.Agent) + " (crmops mcp)"
+	}
 	if bv.Proposer.Outside {
 		proposer += ", from outside this repository (a fork): never trusted with auto decisions"
 	}
