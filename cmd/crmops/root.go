@@ -87,7 +87,7 @@ func newRoot(f *factory) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newInitCmd(f), newCRMCmd(f), newDetectCmd(f), newProposeCmd(f), newCheckCmd(f), newReviewCmd(f),
-		newMergeCmd(f), newApplyCmd(f), newAuditCmd(f), newRevertCmd(f), newPolicyCmd(f), newQuickstartCmd(f),
+		newMergeCmd(f), newApplyCmd(f), newAuditCmd(f), newRevertCmd(f), newPolicyCmd(f), newQuickstartCmd(f), newMCPCmd(f),
 	)
 	return root
 }
