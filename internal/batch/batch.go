@@ -158,7 +158,7 @@ func (c Change) MarshalYAML() (any, error) {
 
 var (
 	idPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-	objectPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	objectPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,79}$`)
 	fieldPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,127}$`)
 	agentPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 )
@@ -187,10 +187,11 @@ func ValidID(id string) bool {
 	return true
 }
 
-// ValidObject reports whether name can be a CRM object name (lower case
-// letters, digits and _, starting with a letter). It is the rule a change's
-// object is validated by, so anything else that accepts object names (such
-// as import) can refuse a name no batch could ever change.
+// ValidObject reports whether name can be a CRM object name: letters,
+// digits and _, starting with a letter, as HubSpot's (contacts) and
+// Salesforce's API names (Contact, Invoice__c) are. It is the rule a
+// change's object is validated by, so anything else that accepts object
+// names can refuse a name no batch could ever change.
 func ValidObject(name string) bool { return objectPattern.MatchString(name) }
 
 // ValidField reports whether name can be a CRM field (property) name.
@@ -334,7 +335,7 @@ func (c *Change) Validate(file string) error {
 	case !contains(Kinds, c.Kind):
 		return bad("kind", "unknown kind %q (one of %s)", c.Kind, strings.Join(Kinds, ", "))
 	case !ValidObject(c.Object):
-		return bad("object", "%q is not a valid object name (lower case letters, digits, _)", c.Object)
+		return bad("object", "%q is not a valid object name (letters, digits, _)", c.Object)
 	case strings.TrimSpace(c.Record) == "" || strings.ContainsAny(c.Record, "/\n\r"):
 		return bad("record", "%q is not a valid record id", c.Record)
 	case c.Source == "":

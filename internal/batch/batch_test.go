@@ -366,7 +366,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"a change without an id is refused", "", edited(map[int]string{7: "  - reason: x"}), 7, "changes[0].id", "missing required key"},
 		{"a change without a source is refused", "", edited(map[int]string{15: "-"}), 7, "changes[0].source", "missing required key"},
 		{"an empty source is refused", "", edited(map[int]string{15: "    source: \"\""}), 15, "changes[0].source", "must not be empty"},
-		{"an object name with capitals is refused", "", edited(map[int]string{9: "    object: Contacts"}), 9, "changes[0].object", "not a valid object name"},
+		{"an object name with a hyphen is refused", "", edited(map[int]string{9: "    object: con-tacts"}), 9, "changes[0].object", "not a valid object name"},
 		{"a record id with a slash is refused", "", edited(map[int]string{10: "    record: a/b"}), 10, "changes[0].record", "not a valid record id"},
 		{"a field name with spaces is refused", "", edited(map[int]string{12: "    field: job title"}), 12, "changes[0].field", "not a valid field name"},
 		{"an unsupported version is refused", "", edited(map[int]string{1: "version: 2"}), 1, "version", "unsupported version"},

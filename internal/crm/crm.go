@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -108,12 +109,16 @@ type Connector interface {
 // a new object is meant.
 var StandardObjects = []string{"companies", "contacts", "deals"}
 
-// CheckObjectName refuses an object name that no batch could ever change
-// (batch.ValidObject), since records imported under it could never be
-// corrected by crmops. A near miss of a standard object ("Contacts") is
-// suggested. No option allows such a name.
+// embeddedObject is the embedded CRM's rule for object names: HubSpot's
+// (lower case), so that "Contacts" is a near miss, not a second object.
+var embeddedObject = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// CheckObjectName refuses an object name the embedded CRM does not take
+// (lower case, and one batch.ValidObject accepts), since records imported
+// under it could never be corrected by crmops. A near miss of a standard
+// object ("Contacts") is suggested. No option allows such a name.
 func CheckObjectName(object string) error {
-	if batch.ValidObject(object) {
+	if batch.ValidObject(object) && embeddedObject.MatchString(object) {
 		return nil
 	}
 	msg := fmt.Sprintf("object %q is not a valid object name (lower case letters, digits, _)", object)

@@ -108,7 +108,7 @@ func (s *Server) searchRecords(ctx context.Context, _ *mcp.CallToolRequest, in s
 
 func (s *Server) mayRead(object string) error {
 	if !batch.ValidObject(object) {
-		return fmt.Errorf("object: %q is not a valid object name (lower case letters, digits, _)", object)
+		return fmt.Errorf("object: %q is not a valid object name (letters, digits, _)", object)
 	}
 	if !s.cfg.Rails.MayReadObject(object) {
 		return fmt.Errorf("object: the agent %s may not read %s (crmops.yaml agents.%s.read allows %s)", s.cfg.Agent, object, s.cfg.Agent, describe(s.cfg.Rails.Read))
