@@ -59,7 +59,7 @@ func TestAgentsErrorsNameTheLineAndKey(t *testing.T) {
 		"an upper-case name":  {"agents:\n  Scout: {}\n", `crmops.yaml:3: agents: "Scout" is not a valid agent name`},
 		"the forge's login":   {"agents:\n  crmops: {}\n", `crmops.yaml:3: agents: agent "crmops" has the name of the login crmops proposes as`},
 		"a bad field":         {"agents:\n  scout:\n    propose: {contacts: [\"e mail\"]}\n", `crmops.yaml:5: agents.scout.propose: contacts: "e mail" is not a valid field name`},
-		"a bad object":        {"agents:\n  scout:\n    read: {Contacts: [email]}\n", `crmops.yaml:5: agents.scout.read: "Contacts" is not a valid object name`},
+		"a bad object":        {"agents:\n  scout:\n    read: {con-tacts: [email]}\n", `crmops.yaml:5: agents.scout.read: "con-tacts" is not a valid object name`},
 		"a negative limit":    {"agents:\n  scout:\n    max_changes_per_hour: -1\n", "crmops.yaml:5: agents.scout.max_changes_per_hour: must not be negative"},
 		"a list, not a map":   {"agents:\n  scout:\n    read: [contacts]\n", "crmops.yaml:5: agents.scout.read: want a mapping"},
 		"auto is not boolean": {"agents:\n  scout:\n    auto: sometimes\n", "crmops.yaml:5: agents.scout.auto"},

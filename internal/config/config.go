@@ -49,6 +49,17 @@ type CRM struct {
 	// RequestsPer10s overrides the client-side request rate.
 	RequestsPer10s int `yaml:"requests_per_10s"`
 
+	// Salesforce: the org's My Domain URL, or the environment variable
+	// holding it; the REST API version; the connected app's client id and
+	// secret variables (the client-credentials flow) instead of TokenEnv;
+	// and StrictCAS for conditional single-record updates.
+	InstanceURL     string `yaml:"instance_url"`
+	InstanceURLEnv  string `yaml:"instance_url_env"`
+	APIVersion      string `yaml:"api_version"`
+	ClientIDEnv     string `yaml:"client_id_env"`
+	ClientSecretEnv string `yaml:"client_secret_env"`
+	StrictCAS       bool   `yaml:"strict_cas"`
+
 	Pos strictyaml.Pos `yaml:"-"`
 }
 
@@ -104,8 +115,12 @@ func Parse(file string, data []byte) (*Config, error) {
 		if c.CRM.TokenEnv == "" {
 			c.CRM.TokenEnv = "HUBSPOT_TOKEN"
 		}
+	case "salesforce":
+		if err := c.CRM.salesforce(file); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, c.CRM.Pos.Errorf(file, "kind", "unknown CRM kind %q (sqlite or hubspot)", c.CRM.Kind)
+		return nil, c.CRM.Pos.Errorf(file, "kind", "unknown CRM kind %q (sqlite, hubspot or salesforce)", c.CRM.Kind)
 	}
 	if c.Forge.Kind == "" {
 		c.Forge.Kind = "local"

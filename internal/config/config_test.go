@@ -64,8 +64,8 @@ func TestParseErrors(t *testing.T) {
 		want string
 		msg  string
 	}{
-		{"an unknown CRM kind names file, line and key", "version: 1\ncrm:\n  kind: salesforce\n", "crmops.yaml:3: crm.kind: ", `unknown CRM kind "salesforce"`},
-		{"an unknown key is refused and the known keys listed", "version: 1\ncrm:\n  kind: sqlite\n  pathh: x\n", "crmops.yaml:4: crm.pathh: ", "unknown key (known keys: base_url, kind, path, requests_per_10s, tier, token_env)"},
+		{"an unknown CRM kind names file, line and key", "version: 1\ncrm:\n  kind: pipedrive\n", "crmops.yaml:3: crm.kind: ", `unknown CRM kind "pipedrive" (sqlite, hubspot or salesforce)`},
+		{"an unknown key is refused and the known keys listed", "version: 1\ncrm:\n  kind: sqlite\n  pathh: x\n", "crmops.yaml:4: crm.pathh: ", "unknown key (known keys: api_version, base_url, client_id_env, client_secret_env, instance_url, instance_url_env, kind, path, requests_per_10s, strict_cas, tier, token_env)"},
 		{"an unknown top-level key is refused", "version: 1\ncrm: {kind: sqlite}\nforges: {}\n", "crmops.yaml:3: forges: ", "unknown key"},
 		{"an unknown forge kind is refused", "version: 1\ncrm: {kind: sqlite}\nforge:\n  kind: gitlab\n", "crmops.yaml:4: forge.kind: ", `unknown forge kind "gitlab"`},
 		{"a missing crm section is refused", "version: 1\n", "crmops.yaml:1: crm: ", "missing required key"},

@@ -353,7 +353,7 @@ var invalids = []invalid{
 	{"an unknown kind", schema.Batch, "kind: enrichment", "kind: billing"},
 	{"an unknown op", schema.Batch, "op: set", "op: update"},
 	{"an unknown trigger", schema.Batch, "trigger: import", "trigger: cron"},
-	{"an object name in capitals", schema.Batch, "object: contacts\n    record: \"1001\"\n    op: set", "object: Contacts\n    record: \"1001\"\n    op: set"},
+	{"an object name with a hyphen", schema.Batch, "object: contacts\n    record: \"1001\"\n    op: set", "object: con-tacts\n    record: \"1001\"\n    op: set"},
 	{"a record id with a slash", schema.Batch, `record: "1001"`, `record: "a/b"`},
 	{"a blank record id", schema.Batch, `record: "1001"`, `record: "  "`},
 	{"a field name with a space", schema.Batch, "field: jobtitle", "field: job title"},
@@ -399,7 +399,7 @@ var invalids = []invalid{
 	{"a set without after", schema.PolicyTest, ", after: VP Sales", ""},
 	{"a blank case name", schema.PolicyTest, "name: fill", `name: " "`},
 
-	{"an unknown CRM", schema.Config, "kind: hubspot", "kind: salesforce"},
+	{"an unknown CRM", schema.Config, "kind: hubspot", "kind: pipedrive"},
 	{"an unknown forge", schema.Config, "kind: github", "kind: gitlab"},
 	{"an unknown key", schema.Config, "forge:", "forges: {}\nforge:"},
 	{"a missing crm", schema.Config, "crm: {kind: hubspot, tier: professional}\n", ""},
