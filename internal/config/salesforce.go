@@ -84,3 +84,45 @@ func (c *Config) CheckSalesforceURL(instanceURL, allowed string) error {
 	return c.CRM.Pos.Errorf(c.name(), key, "%q is not an https URL on Salesforce's domains (*.my.salesforce.com, *.force.com), and crmops would send the Salesforce token there; to use this URL (a proxy, a test double), set %s to exactly %q in the workflow's env",
 		base, AllowCRMBaseURLEnv, base)
 }
+
+// salesforceCRM and salesforceAgents replace Default's crm: and agents:
+// sections in the configuration `crmops init --crm salesforce` writes.
+const salesforceCRM = `crm:
+  kind: salesforce
+  instance_url_env: SALESFORCE_INSTANCE_URL   # your org's https://NAME.my.salesforce.com (or instance_url: ...)
+  api_version: "62.0"
+  token_env: SALESFORCE_TOKEN                 # an access token; or, for a connected app's client-credentials flow:
+  # client_id_env: SALESFORCE_CLIENT_ID
+  # client_secret_env: SALESFORCE_CLIENT_SECRET
+  # strict_cas: true                          # conditional single-record updates: no race window, more API calls
+`
+
+const salesforceAgents = `agents:                        # AI agents, connected with crmops mcp --agent NAME (README: "Connecting an AI agent")
+  assistant:
+    read:                      # object: fields the agent may see ("*": every field)
+      Contact: ["*"]
+      Lead: ["*"]
+      Account: ["*"]
+    propose:                   # object: fields it may propose to set
+      Contact: [Title, Phone, Email_Status__c]
+      Lead: [Status, Title, Phone]
+      Account: [Industry, Phone, Website]
+    # merge: [Contact]         # objects whose duplicates it may propose to merge
+    max_changes_per_hour: 100
+    auto: false                # true: a policy rule naming the agent as proposer may make its changes auto
+`
+
+// ForSalesforce rewrites a configuration Default (or DefaultGitHub) wrote
+// for the Salesforce connector, with detectors as its detectors: section.
+func ForSalesforce(text, detectors string) string {
+	crmStart, crmEnd := strings.Index(text, "crm:\n"), strings.Index(text, "forge:\n")
+	agents := strings.Index(text, "agents:")
+	if crmStart < 0 || crmEnd < crmStart || agents < 0 {
+		panic("config: ForSalesforce: the default configuration changed shape") // a constant: caught by its test
+	}
+	text = text[:agents] + salesforceAgents
+	if detectors != "" {
+		text = strings.Replace(text, "detectors: {}\n", detectors, 1)
+	}
+	return text[:crmStart] + salesforceCRM + text[crmEnd:]
+}

@@ -74,3 +74,26 @@ func TestTheSalesforceTokenGoesOnlyToSalesforce(t *testing.T) {
 		t.Errorf("an allowed test double: %v", err)
 	}
 }
+
+func TestTheSalesforceDefaultConfiguration(t *testing.T) {
+	for _, base := range []string{config.Default, config.DefaultGitHub("ops[bot]")} {
+		text := config.ForSalesforce(base, "detectors:\n  lifecycle: {object: Lead, field: Status, input: data/events.csv}\n")
+		c, err := config.Parse("crmops.yaml", []byte(text))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, text)
+		}
+		if c.CRM.Kind != "salesforce" || c.CRM.InstanceURLEnv != "SALESFORCE_INSTANCE_URL" || c.CRM.TokenEnv != "SALESFORCE_TOKEN" {
+			t.Errorf("crm: %+v", c.CRM)
+		}
+		a, err := c.Agent("assistant")
+		if err != nil || !a.MayPropose("Lead", "Status") || a.MayPropose("contacts", "lifecyclestage") {
+			t.Errorf("agent: %+v %v", a, err)
+		}
+		if _, ok := c.Detectors["lifecycle"]; !ok {
+			t.Errorf("detectors were not written")
+		}
+		if strings.Contains(base, "kind: github") != (c.Forge.Kind == "github") {
+			t.Errorf("forge kind %q lost", c.Forge.Kind)
+		}
+	}
+}
