@@ -29,6 +29,14 @@ type InitOptions struct {
 	// says forge github with this login, and the default policy's auto
 	// rules trust only it (the identity the workflows act as).
 	GitHubLogin string
+	// CRM is the connector to configure: "" or sqlite (the embedded CRM),
+	// or salesforce, whose configuration, detectors, policy and policy
+	// tests use Salesforce's object and field names.
+	CRM string
+	// SalesforceDetectors is the detectors: section for a Salesforce
+	// repository (detectors.SalesforceSettings; passed in, as the
+	// detectors are not this package's to import).
+	SalesforceDetectors string
 }
 
 // Init scaffolds a change-request repository in dir: configuration, the
@@ -116,14 +124,23 @@ func scaffold(dir string, repo *gitrepo.Repo, head gitrepo.Hash, opts InitOption
 		trusted = []string{opts.GitHubLogin}
 		cfg = config.DefaultGitHub(opts.GitHubLogin)
 	}
+	vocabulary := func(text string) string { return text }
+	switch opts.CRM {
+	case "", "sqlite":
+	case "salesforce":
+		cfg = config.ForSalesforce(cfg, opts.SalesforceDetectors)
+		vocabulary = policy.ForSalesforce
+	default:
+		return nil, fmt.Errorf("init: --crm is sqlite or salesforce, not %q", opts.CRM)
+	}
 	want := map[string][]byte{
 		config.File:          []byte(cfg),
-		policy.Path:          []byte(policy.DefaultFor(trusted)),
+		policy.Path:          []byte(vocabulary(policy.DefaultFor(trusted))),
 		"proposals/.gitkeep": nil,
 	}
 	// Tests covering every rule of the default policy, for crmops policy test.
 	for p, content := range policytest.DefaultTestsFor(trusted) {
-		want[p] = content
+		want[p] = []byte(vocabulary(string(content)))
 	}
 	committed := func(p string) ([]byte, bool) {
 		if head.IsZero() {

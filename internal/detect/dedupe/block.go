@@ -20,11 +20,13 @@ type blockRule struct {
 	// keys calls emit with each key of record i (none when it lacks the
 	// fields).
 	keys func(i int, emit func(uint64))
-	// split are the fields an oversized block is split by: records are
-	// compared only with those sharing the first of them they have.
+	// split are the standard fields an oversized block is split by:
+	// records are compared only with those sharing the first of them they
+	// have.
 	split []string
-	// uses are the fields the keys are made of: every pair of the rule
-	// agrees on them, so its training session ignores them.
+	// uses are the fields the keys are made of, by their names in the CRM:
+	// every pair of the rule agrees on them, so its training session
+	// ignores them.
 	uses []string
 	// max is the rule's largest block compared whole (MaxBlock when 0).
 	// Keys that namesakes share (a name, a local part made of a name) get
@@ -69,14 +71,17 @@ func (r RuleReport) String() string {
 
 func hashString(s string) uint64 { return hashStrings(s) }
 
-// rules builds the blocking rules that fit the table's fields.
+// rules builds the blocking rules that fit the table's fields. Rules name
+// standard fields (lastname, zip); the table finds them under the object's
+// names. idents are field names in the CRM.
 func (t *table) rules(idents []string) []blockRule {
-	has := func(f string) *column {
-		if c := t.col(f); c != nil && c.n > 0 {
+	filled := func(c *column) *column {
+		if c != nil && c.n > 0 {
 			return c
 		}
 		return nil
 	}
+	has := func(std string) *column { return filled(t.col(std)) }
 	var out []blockRule
 	add := func(name string, split []string, keys func(i int, emit func(uint64)), uses ...string) {
 		out = append(out, blockRule{name: name, keys: keys, split: split, uses: uses})
@@ -128,12 +133,12 @@ func (t *table) rules(idents []string) []blockRule {
 					emit(hashString(phoneNational(c.in.str(v))))
 				}
 			}
-		}, "phone", "mobilephone")
+		}, t.name("phone"), t.name("mobilephone"))
 	}
 	for _, id := range idents {
-		one(id, has(id), nil)
+		one(id, filled(t.field(id)), nil)
 	}
-	if t.object == "companies" {
+	if t.role == roleCompanies {
 		name := has("name")
 		one("domain", has("domain"), []string{"name"})
 		one("name", name, []string{"country", "zip", "city"})
@@ -167,7 +172,7 @@ func (t *table) rules(idents []string) []blockRule {
 			// Local parts are mostly made of names: the session ignores
 			// those too, or namesakes at other companies would look like
 			// one person.
-		}, "email", "firstname", "lastname")
+		}, t.name("email"), t.name("firstname"), t.name("lastname"))
 	}
 	phones([]string{"lastname", "firstname"})
 	if first != nil && last != nil {
@@ -189,7 +194,7 @@ func (t *table) rules(idents []string) []blockRule {
 				}
 				emit(hashStrings(a, b))
 			}
-		}, "firstname", "lastname")
+		}, t.name("firstname"), t.name("lastname"))
 	}
 	two("last name + date of birth", last, dob, nil, nil, nil)
 	two("first name + date of birth", first, dob, nil, nil, nil)
@@ -247,8 +252,8 @@ func (t *table) candidates(rules []blockRule) ([]uint64, []RuleReport, [][]uint6
 		start := len(pairs)
 		rep := RuleReport{Object: t.object, Rule: r.name}
 		for _, f := range r.split {
-			if t.col(f) != nil {
-				rep.Split = append(rep.Split, f)
+			if c := t.col(f); c != nil {
+				rep.Split = append(rep.Split, c.field)
 			}
 		}
 		keys = keys[:0]

@@ -1,5 +1,6 @@
-// Package dedupe finds duplicate contacts and companies and proposes merging
-// each group of duplicates into one survivor.
+// Package dedupe finds duplicate contacts and companies (or any object
+// compared as either, such as Salesforce's Contact, Lead and Account) and
+// proposes merging each group of duplicates into one survivor.
 //
 // It reads the CRM through crm.Connector only: one List pass per object with
 // just the fields it compares, then Get for the records of the groups found.
@@ -44,6 +45,31 @@
 //     other member is merged into it only when it matches the survivor, or
 //     a member merged before it without contradicting any.
 //
+// # Objects and their field names
+//
+// Every object is compared in one of two roles: as people (contacts) or as
+// organisations (companies). HubSpot's contacts and companies play their
+// own, under the standard names above. Any other object (a Salesforce
+// Contact, Lead or Account) says which in its section, and which of its
+// fields stand for the standard ones:
+//
+//	dedupe:
+//	  objects: [Contact, Account]
+//	  Contact:
+//	    as: contacts
+//	    standard: {email: Email, firstname: FirstName, lastname: LastName, phone: Phone,
+//	      mobilephone: MobilePhone, date_of_birth: Birthdate, created: CreatedDate}
+//	  Account:
+//	    as: companies
+//	    standard: {name: Name, domain: Website, phone: Phone}
+//
+// Only the standard fields a standard: section names are compared (so no
+// field the object lacks is ever read), each the way its standard field is
+// (a Website like https://www.acme.com/ as the domain acme.com); created,
+// updated and source name the fields survivorship reads the record's
+// timestamps and source from. Identifiers, fields, reasons, reports,
+// merges, snapshots and survivorship values all use the object's names.
+//
 // # Vetoes
 //
 // A match weight adds its fields' evidence as if each were independent of
@@ -62,14 +88,15 @@
 //   - Last names: different ones while the emails do not agree (two Annas
 //     on one switchboard) are two people, unless an identifier agrees; an
 //     agreeing email allows it (a new married name).
-//   - Contacts only: a pair must agree on something that identifies a
-//     person, a name, an email, a date of birth or an identifier; a phone,
-//     an employer and an address are shared by colleagues and families,
-//     and a role address (info@) identifies nobody.
-//   - Companies only: two house numbers are two sites (one within the
-//     other's range, such as 4757 in 4753-59, is one), unless an
-//     identifier agrees: branches of one organisation share a name, a
-//     domain and a switchboard, not a door.
+//   - People (contacts) only: a pair must agree on something that
+//     identifies a person, a name, an email, a date of birth or an
+//     identifier; a phone, an employer and an address are shared by
+//     colleagues and families, and a role address (info@) identifies
+//     nobody.
+//   - Organisations (companies) only: two house numbers are two sites
+//     (one within the other's range, such as 4757 in 4753-59, is one),
+//     unless an identifier agrees: branches of one organisation share a
+//     name, a domain and a switchboard, not a door.
 //
 // # Changes
 //
@@ -93,6 +120,8 @@ import (
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/detect"
+	"github.com/crmops/crmops/internal/detect/dedupe/survivorship"
+	"github.com/crmops/crmops/internal/strictyaml"
 )
 
 // Name is the detector's name in crmops.yaml and in batch files.
@@ -108,37 +137,80 @@ const maxGroup = 200
 
 // Settings are the detector's keys under detectors.dedupe in crmops.yaml.
 // All are optional.
+//
+//	dedupe:
+//	  objects: [Contact, Account]    # default [contacts, companies]
+//	  min_confidence: 0.8
+//	  Contact:                       # an object's own settings, under its name
+//	    as: contacts                 # compared as people (contacts) or organisations (companies)
+//	    standard: {email: Email, firstname: FirstName, lastname: LastName, created: CreatedDate}
+//	    identifiers: [National_Id__c]
+//	    fields: {Nickname__c: name}
+//	  Account:
+//	    as: companies
+//	    standard: {name: Name, domain: Website, phone: Phone}
 type Settings struct {
-	// Objects to deduplicate: contacts and/or companies (default both).
+	// Objects to deduplicate (default contacts and companies). contacts and
+	// companies are compared as what they are; any other object needs a
+	// section saying as: contacts or as: companies.
 	Objects []string `yaml:"objects"`
 	// MinConfidence drops pairs whose probability of being one record is
 	// below it (default 0.8).
 	MinConfidence *float64 `yaml:"min_confidence"`
 	// Source is written into every change (default "dedupe").
 	Source string `yaml:"source"`
-	// Contacts and Companies add identifiers and fields to compare.
-	Contacts  *ObjectSettings `yaml:"contacts"`
-	Companies *ObjectSettings `yaml:"companies"`
 	// Survivorship is decoded by package survivorship.
 	Survivorship yaml.Node `yaml:"survivorship"`
+	// Sections are the objects' own settings, each under the object's
+	// name beside the keys above (contacts:, companies:, Contact:): any
+	// object in Objects may have one, and contacts and companies always
+	// may. Decoded by hand, see decodeSettings.
+	Sections map[string]*ObjectSettings `yaml:"-"`
 }
+
+// settingsKeys are the keys of Settings; every other key of
+// detectors.dedupe is an object's section.
+var settingsKeys = []string{"min_confidence", "objects", "source", "survivorship"}
 
 // ObjectSettings are one object's keys under detectors.dedupe.<object>.
 type ObjectSettings struct {
+	// As says how the object's records are compared: as people
+	// (contacts: names, emails, dates of birth, ...) or as organisations
+	// (companies: names, domains, sites). Default: the object's name for
+	// contacts and companies; required for any other object.
+	As string `yaml:"as"`
+	// Standard maps the standard fields of the object's role (contacts:
+	// email, firstname, lastname, phone, mobilephone, company, address,
+	// city, state, zip, country, date_of_birth; companies: name, domain,
+	// phone, address, city, state, zip, country) to the object's own
+	// fields (email: Email), and, for survivorship, created, updated and
+	// source to its timestamps and source field (a name or a list).
+	// Without it the standard names are the object's; with it only the
+	// standard fields it names are compared.
+	Standard yaml.Node `yaml:"standard"`
 	// Identifiers are fields holding ids (a national id, a customer
 	// number): equal is strong evidence for, different strong evidence
 	// against.
 	Identifiers []string `yaml:"identifiers"`
 	// Fields maps more fields to compare to a comparison type (name,
 	// email, phone, date, postcode, address, text, exact); a standard
-	// field listed here is compared with the type given.
+	// field listed here (by the object's name for it) is compared with the
+	// type given.
 	Fields yaml.Node `yaml:"fields"`
+
+	Pos strictyaml.Pos `yaml:"-"`
 }
 
 // objectConfig is what one object compares.
 type objectConfig struct {
 	fields []fieldSpec
 	idents []string
+	// role is contacts or companies; standard maps standard field names
+	// to the object's (nil: the standard names themselves).
+	role     string
+	standard map[string]string
+	// surv is what survivorship needs of the mapping, nil without one.
+	surv *survivorship.Standard
 }
 
 // Detector finds duplicate records.
@@ -160,20 +232,48 @@ func New(file string, settings *yaml.Node) (detect.Detector, error) {
 
 func newDetector(file string, settings *yaml.Node) (*Detector, error) {
 	var s Settings
+	var at map[string]*yaml.Node // each section's key, for errors
 	if settings != nil && settings.Kind != 0 && !(settings.Kind == yaml.ScalarNode && settings.Tag == "!!null") {
-		if err := detect.DecodeSettings(file, Name, settings, &s); err != nil {
+		var err error
+		if s, at, err = decodeSettings(file, settings); err != nil {
 			return nil, err
 		}
 	}
-	d := &Detector{objects: []string{"contacts", "companies"}, min: 0.8, source: Name, config: map[string]objectConfig{}}
+	d := &Detector{objects: []string{roleContacts, roleCompanies}, min: 0.8, source: Name, config: map[string]objectConfig{}}
+	// A section must belong to an object deduplicated (or be contacts or
+	// companies): any other is a misspelt key or object.
+	objects := d.objects
+	if s.Objects != nil {
+		objects = s.Objects
+	}
+	var names []string
+	for name := range s.Sections {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if name == roleContacts || name == roleCompanies || slices.Contains(objects, name) {
+			continue
+		}
+		k := at[name]
+		msg := fmt.Sprintf("unknown key (known keys: %s; or the name of an object in objects:, for its own settings)", strings.Join(settingsKeys, ", "))
+		if hint := crm.SuggestObject(name, append(slices.Clone(settingsKeys), append([]string{roleContacts, roleCompanies}, objects...)...)); hint != "" {
+			msg += fmt.Sprintf("; did you mean %q?", hint)
+		}
+		return nil, &strictyaml.Error{File: file, Line: k.Line, Key: "detectors." + Name + "." + name, Msg: msg}
+	}
 	if s.Objects != nil {
 		if len(s.Objects) == 0 {
-			return nil, fmt.Errorf("%s: detectors.%s.objects: empty list; name contacts and/or companies, or leave the key out", file, Name)
+			return nil, fmt.Errorf("%s: detectors.%s.objects: empty list; name contacts and/or companies (or other objects, each with a section saying as: contacts or as: companies), or leave the key out", file, Name)
 		}
 		seen := map[string]bool{}
 		for _, o := range s.Objects {
-			if o != "contacts" && o != "companies" {
-				return nil, fmt.Errorf("%s: detectors.%s.objects: %q is not supported (contacts, companies)", file, Name, o)
+			switch sec := s.Sections[o]; {
+			case !batch.ValidObject(o):
+				return nil, fmt.Errorf("%s: detectors.%s.objects: %q is not an object name (letters, digits, _)", file, Name, o)
+			case o == roleContacts || o == roleCompanies:
+			case sec == nil:
+				return nil, fmt.Errorf("%s: detectors.%s.objects: %q is not supported (contacts, companies; or give it a section detectors.%s.%s saying as: contacts or as: companies)", file, Name, o, Name, o)
 			}
 			if seen[o] {
 				return nil, fmt.Errorf("%s: detectors.%s.objects: %q is listed twice", file, Name, o)
@@ -191,14 +291,21 @@ func newDetector(file string, settings *yaml.Node) (*Detector, error) {
 	if s.Source != "" {
 		d.source = s.Source
 	}
-	for obj, os := range map[string]*ObjectSettings{"contacts": s.Contacts, "companies": s.Companies} {
-		cfg, err := objectSettings(file, obj, os)
+	std := map[string]survivorship.Standard{}
+	for _, obj := range append(slices.Clone(d.objects), roleContacts, roleCompanies) {
+		if _, done := d.config[obj]; done {
+			continue
+		}
+		cfg, err := objectSettings(file, obj, s.Sections[obj])
 		if err != nil {
 			return nil, err
 		}
 		d.config[obj] = cfg
+		if cfg.surv != nil {
+			std[obj] = *cfg.surv
+		}
 	}
-	surv, err := newSurvivorRules(file, &s.Survivorship)
+	surv, err := newSurvivorRules(file, &s.Survivorship, std)
 	if err != nil {
 		return nil, err
 	}
@@ -206,14 +313,89 @@ func newDetector(file string, settings *yaml.Node) (*Detector, error) {
 	return d, nil
 }
 
+// decodeSettings decodes detectors.dedupe: the keys of Settings strictly,
+// and every other key as an object's section, strictly too. It returns
+// each section's key node, for errors.
+func decodeSettings(file string, n *yaml.Node) (Settings, map[string]*yaml.Node, error) {
+	var s Settings
+	if n.Kind != yaml.MappingNode {
+		// The decoder says what is wrong with it.
+		return s, nil, detect.DecodeSettings(file, Name, n, &s)
+	}
+	top := &yaml.Node{Kind: yaml.MappingNode, Tag: n.Tag, Line: n.Line, Column: n.Column}
+	at := map[string]*yaml.Node{}
+	type section struct{ key, val *yaml.Node }
+	var sections []section
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if slices.Contains(settingsKeys, k.Value) {
+			top.Content = append(top.Content, k, v)
+			continue
+		}
+		if _, dup := at[k.Value]; dup {
+			return s, nil, &strictyaml.Error{File: file, Line: k.Line, Key: "detectors." + Name + "." + k.Value, Msg: "duplicate key"}
+		}
+		at[k.Value] = k
+		sections = append(sections, section{k, v})
+	}
+	if err := detect.DecodeSettings(file, Name, top, &s); err != nil {
+		return s, nil, err
+	}
+	s.Sections = map[string]*ObjectSettings{}
+	for _, sec := range sections {
+		name := sec.key.Value
+		if !batch.ValidObject(name) {
+			return s, nil, &strictyaml.Error{File: file, Line: sec.key.Line, Key: "detectors." + Name + "." + name,
+				Msg: fmt.Sprintf("unknown key (known keys: %s; or the name of an object in objects:, for its own settings)", strings.Join(settingsKeys, ", "))}
+		}
+		var o *ObjectSettings
+		if err := strictyaml.DecodeNode(file, "detectors."+Name+"."+name, sec.val, &o); err != nil {
+			return s, nil, err
+		}
+		if o == nil {
+			o = &ObjectSettings{}
+		}
+		if o.Pos.Line == 0 {
+			o.Pos.Line = sec.key.Line // an empty section: errors name its key's line
+		}
+		s.Sections[name] = o
+	}
+	return s, at, nil
+}
+
+// standardKeys are the standard names a standard: section may map beside
+// the compared fields: survivorship's timestamps and source.
+var standardKeys = []string{"created", "updated", "source"}
+
 // objectSettings turns an object's section into what it compares: the
-// defaults, the identifiers, then the fields, each field once.
+// defaults (in the object's names), the identifiers, then the fields, each
+// field once.
 func objectSettings(file, obj string, s *ObjectSettings) (objectConfig, error) {
-	cfg := objectConfig{fields: slices.Clone(defaultFields[obj])}
+	path := "detectors." + Name + "." + obj
+	cfg := objectConfig{role: obj}
+	if s != nil && s.As != "" {
+		if s.As != roleContacts && s.As != roleCompanies {
+			return cfg, s.Pos.Errorf(file, "as", "%q is not a role (contacts: compared as people; companies: compared as organisations)", s.As)
+		}
+		cfg.role = s.As
+	}
+	if cfg.role != roleContacts && cfg.role != roleCompanies {
+		line := 0
+		if s != nil {
+			line = s.Pos.Line
+		}
+		return cfg, &strictyaml.Error{File: file, Line: line, Key: path + ".as",
+			Msg: fmt.Sprintf("missing: say whether %s is compared as people (as: contacts) or as organisations (as: companies)", obj)}
+	}
+	if s != nil && !empty(&s.Standard) {
+		if err := cfg.readStandard(file, path+".standard", &s.Standard); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.fields = specsFor(cfg.role, cfg.standard)
 	if s == nil {
 		return cfg, nil
 	}
-	path := "detectors." + Name + "." + obj
 	seen := map[string]bool{}
 	for _, id := range s.Identifiers {
 		if !batch.ValidField(id) {
@@ -226,7 +408,7 @@ func objectSettings(file, obj string, s *ObjectSettings) (objectConfig, error) {
 		cfg.idents = append(cfg.idents, id)
 		cfg.fields = setField(cfg.fields, fieldSpec{id, kindID})
 	}
-	if n := &s.Fields; n.Kind != 0 && !(n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if n := &s.Fields; !empty(n) {
 		if n.Kind != yaml.MappingNode {
 			return cfg, fmt.Errorf("%s:%d: %s.fields: want a map of field: comparison type (%s)", file, n.Line, path, strings.Join(userKinds, " | "))
 		}
@@ -246,6 +428,83 @@ func objectSettings(file, obj string, s *ObjectSettings) (objectConfig, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// readStandard reads a standard: section (at path) into cfg.standard and
+// cfg.surv: standard field name -> the object's field; created, updated
+// and source may name a list.
+func (cfg *objectConfig) readStandard(file, path string, n *yaml.Node) error {
+	bad := func(at *yaml.Node, key, format string, args ...any) error {
+		return &strictyaml.Error{File: file, Line: at.Line, Key: key, Msg: fmt.Sprintf(format, args...)}
+	}
+	if n.Kind != yaml.MappingNode {
+		return bad(n, path, "want a map of standard field: the object's field (email: Email)")
+	}
+	var known []string
+	for _, f := range defaultFields[cfg.role] {
+		known = append(known, f.field)
+	}
+	known = append(known, standardKeys...)
+	cfg.standard = map[string]string{}
+	cfg.surv = &survivorship.Standard{Fields: cfg.standard}
+	stands := map[string]string{} // the object's field -> the standard one
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		key := path + "." + k.Value
+		std := k.Value
+		if !slices.Contains(known, std) {
+			msg := fmt.Sprintf("not a standard field of %s (%s)", cfg.role, strings.Join(known, ", "))
+			if hint := crm.SuggestObject(std, known); hint != "" {
+				msg += fmt.Sprintf("; did you mean %q?", hint)
+			}
+			return bad(k, key, "%s", msg)
+		}
+		if seen[std] {
+			return bad(k, key, "duplicate key")
+		}
+		seen[std] = true
+		items := []*yaml.Node{v}
+		list := slices.Contains(standardKeys, std)
+		if list && v.Kind == yaml.SequenceNode {
+			items = v.Content
+			if len(items) == 0 {
+				return bad(v, key, "empty list; name the object's field, or leave the key out")
+			}
+		}
+		var names []string
+		for _, it := range items {
+			name := strings.TrimSpace(it.Value)
+			switch {
+			case it.Kind != yaml.ScalarNode || it.Tag == "!!null" || name == "":
+				if list {
+					return bad(it, key, "want the object's field standing for %s, or a list of them", std)
+				}
+				return bad(it, key, "want the object's field standing for %s", std)
+			case !batch.ValidField(name):
+				return bad(it, key, "%q is not a field name", name)
+			case stands[name] != "":
+				return bad(it, key, "%s already stands for %s", name, stands[name])
+			}
+			stands[name] = std
+			names = append(names, name)
+		}
+		switch std {
+		case "created":
+			cfg.surv.Created = names
+		case "updated":
+			cfg.surv.Updated = names
+		case "source":
+			cfg.surv.Source = names
+		default:
+			cfg.standard[std] = names[0]
+		}
+	}
+	return nil
+}
+
+func empty(n *yaml.Node) bool {
+	return n == nil || n.Kind == 0 || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
 // setField replaces the spec of f.field, or appends it.
@@ -328,7 +587,7 @@ func (d *Detector) dedupe(ctx context.Context, env detect.Env, obj string, res *
 // candidate pairs: the linker and the pairs it accepts.
 func (d *Detector) link(ctx context.Context, env detect.Env, obj string, res *detect.Result, rep *Report) (*linker, []edge, error) {
 	cfg := d.config[obj]
-	t := newTable(obj, cfg.fields)
+	t := newTableAs(obj, cfg.role, cfg.standard, cfg.fields)
 	stage := "dedupe: reading " + obj
 	read := make([]string, 0, len(cfg.fields))
 	for _, f := range cfg.fields {
@@ -393,9 +652,9 @@ func (d *Detector) link(ctx context.Context, env detect.Env, obj string, res *de
 		}
 		sessions = append(sessions, ss)
 	}
-	md := train(t, comps, sessions, counts, len(pairs), obj == "contacts")
+	md := train(t, comps, sessions, counts, len(pairs), cfg.role == roleContacts)
 	rep.Models = append(rep.Models, md.report(obj, t.len(), len(pairs)))
-	l := &linker{t: t, md: md, min: d.min, needIdentity: obj == "contacts"}
+	l := &linker{t: t, md: md, min: d.min, needIdentity: cfg.role == roleContacts}
 	edges := l.edges(pairs, patterns)
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -417,24 +676,24 @@ func (t *table) comparisons(cfg objectConfig) ([]*comparison, error) {
 		cmp.ident = slices.Contains(cfg.idents, c.field)
 		switch c.kind {
 		case kindPhone:
-			if c.field == "phone" || c.field == "mobilephone" {
+			if c.std == "phone" || c.std == "mobilephone" {
 				if phones >= 0 {
 					out[phones].cols = append(out[phones].cols, x)
-					out[phones].name = "phone"
+					out[phones].name = t.name("phone")
 					continue
 				}
 				phones = len(out)
 			}
 		case kindName:
-			switch c.field {
+			switch c.std {
 			case "firstname":
 				cmp.first = true
 				if o := t.col("lastname"); o != nil {
-					cmp.other = t.colOf["lastname"]
+					cmp.other = t.colOf[o.field]
 				}
 			case "lastname":
 				if o := t.col("firstname"); o != nil {
-					cmp.other = t.colOf["firstname"]
+					cmp.other = t.colOf[o.field]
 				}
 			}
 		}
@@ -442,7 +701,7 @@ func (t *table) comparisons(cfg objectConfig) ([]*comparison, error) {
 		case kindName, kindEmail, kindDate, kindID:
 			cmp.identity = true
 		case kindAddress:
-			cmp.site = t.object == "companies"
+			cmp.site = t.role == roleCompanies
 		}
 		out = append(out, cmp)
 	}

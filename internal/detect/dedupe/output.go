@@ -16,11 +16,13 @@ import (
 // survivorRules are the survivorship rules of detectors.dedupe.survivorship.
 type survivorRules = *survivorship.Rules
 
-func newSurvivorRules(file string, node *yaml.Node) (survivorRules, error) {
+// newSurvivorRules decodes the survivorship section; std maps the objects
+// whose standard fields have names of their own.
+func newSurvivorRules(file string, node *yaml.Node, std map[string]survivorship.Standard) (survivorRules, error) {
 	if node != nil && node.Kind == 0 {
 		node = nil
 	}
-	r, err := survivorship.New(file, node)
+	r, err := survivorship.NewFor(file, node, std)
 	if err != nil {
 		return nil, fmt.Errorf("dedupe: %w", err)
 	}

@@ -10,10 +10,33 @@ import (
 	"github.com/crmops/crmops/internal/crm"
 )
 
-// fieldSpec is one field the detector compares.
+// fieldSpec is one field the detector compares, by its name in the CRM.
 type fieldSpec struct {
 	field string
 	kind  string
+}
+
+// Roles an object plays: its records are compared as people or as
+// organisations.
+const (
+	roleContacts  = "contacts"
+	roleCompanies = "companies"
+)
+
+// specsFor are the default fields of role in an object's names: standard
+// maps the standard names to the object's (nil: the standard names
+// themselves), and a standard field it does not name is not compared.
+func specsFor(role string, standard map[string]string) []fieldSpec {
+	if standard == nil {
+		return slices.Clone(defaultFields[role])
+	}
+	var out []fieldSpec
+	for _, f := range defaultFields[role] {
+		if name, ok := standard[f.field]; ok {
+			out = append(out, fieldSpec{name, f.kind})
+		}
+	}
+	return out
 }
 
 // defaultFields are the standard properties compared when the data has
@@ -46,7 +69,10 @@ func normCountry(s string) string {
 // column holds one field of every record, normalized and interned: each
 // distinct value is stored once, and its count gives term frequencies.
 type column struct {
-	field string
+	field string // the field's name in the CRM
+	// std is the standard field it stands for (email, firstname...), ""
+	// for none.
+	std   string
 	kind  string
 	in    *interner
 	vals  []uint32 // per record; 0 = empty
@@ -82,29 +108,71 @@ func (c *column) str(i int) string { return c.in.str(c.vals[i]) }
 // table holds one object's records, in List order, column by column.
 type table struct {
 	object string
-	ids    []string
-	cols   []*column
-	colOf  map[string]int
+	// role is how the records are compared: contacts (people) or
+	// companies (organisations).
+	role string
+	// standard maps standard field names to the object's (nil: the
+	// standard names themselves, as HubSpot's objects have them).
+	standard map[string]string
+	ids      []string
+	cols     []*column
+	colOf    map[string]int // by the field's name in the CRM
 	// country is the column the phone region comes from (-1: none).
 	country int
 }
 
+// newTable is a table of a contacts or companies object with the
+// standard field names.
 func newTable(object string, specs []fieldSpec) *table {
-	t := &table{object: object, colOf: map[string]int{}, country: -1}
+	return newTableAs(object, object, nil, specs)
+}
+
+// newTableAs is a table of object compared as role, whose standard fields
+// have the names standard gives (nil: the standard names).
+func newTableAs(object, role string, standard map[string]string, specs []fieldSpec) *table {
+	t := &table{object: object, role: role, standard: standard, colOf: map[string]int{}, country: -1}
+	std := map[string]string{}
+	for s, f := range standard {
+		std[f] = s
+	}
 	for _, s := range specs {
 		t.colOf[s.field] = len(t.cols)
-		t.cols = append(t.cols, &column{field: s.field, kind: s.kind, in: newInterner(), count: []int32{0}, role: []bool{false}})
+		c := &column{field: s.field, std: s.field, kind: s.kind, in: newInterner(), count: []int32{0}, role: []bool{false}}
+		if standard != nil {
+			c.std = std[s.field]
+		}
+		t.cols = append(t.cols, c)
 	}
-	if c, ok := t.colOf["country"]; ok {
-		t.country = c
+	if c := t.col("country"); c != nil {
+		t.country = t.colOf[c.field]
 	}
 	return t
 }
 
 func (t *table) len() int { return len(t.ids) }
 
-func (t *table) col(field string) *column {
-	if i, ok := t.colOf[field]; ok {
+// name is the object's name of standard field std (std itself when the
+// object does not map it).
+func (t *table) name(std string) string {
+	if f, ok := t.standard[std]; ok {
+		return f
+	}
+	return std
+}
+
+// col is the column of standard field std, nil when there is none.
+func (t *table) col(std string) *column {
+	if t.standard != nil {
+		if _, ok := t.standard[std]; !ok {
+			return nil
+		}
+	}
+	return t.field(t.name(std))
+}
+
+// field is the column of the CRM field named name, nil when there is none.
+func (t *table) field(name string) *column {
+	if i, ok := t.colOf[name]; ok {
 		return t.cols[i]
 	}
 	return nil

@@ -20,7 +20,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,12 +39,10 @@ const Name = "email_verification"
 // Defaults for unset settings.
 const (
 	DefaultField      = "email_status"
+	DefaultEmailField = "email"
 	DefaultObject     = "contacts"
 	DefaultConfidence = 0.95
 )
-
-// emailField is the CRM field records are matched on.
-const emailField = "email"
 
 // Settings are the detector's keys under detectors.email_verification in
 // crmops.yaml:
@@ -53,8 +50,9 @@ const emailField = "email"
 //	email_verification:
 //	  input: data/zerobounce-results.csv   # required
 //	  format: zerobounce                   # zerobounce | neverbounce | kickbox | generic; required
-//	  field: email_status                  # default email_status
+//	  field: email_status                  # default email_status: the field the status is written to
 //	  object: contacts                     # default contacts
+//	  email_field: email                   # default email: the field records are matched on
 //	  source: zerobounce                   # default: the format's name
 //	  confidence: 0.95                     # default 0.95
 //	  columns: {email: Email}              # optional: header names differing from the format's
@@ -70,6 +68,9 @@ type Settings struct {
 	Field string `yaml:"field"`
 	// Object is the CRM object whose email field is matched. Default contacts.
 	Object string `yaml:"object"`
+	// EmailField is the CRM field holding the address records are matched
+	// on. Default email (Salesforce: Email).
+	EmailField string `yaml:"email_field"`
 	// Source is recorded on every change; default the format's name.
 	Source string `yaml:"source"`
 	// Confidence is how far the vendor's verdict is trusted, 0..1. Default
@@ -91,11 +92,6 @@ type Detector struct {
 	format *format
 }
 
-var (
-	objectPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-	fieldPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,127}$`)
-)
-
 // New decodes and checks the detector's settings from file (crmops.yaml).
 func New(file string, settings *yaml.Node) (detect.Detector, error) {
 	var s Settings
@@ -113,14 +109,20 @@ func New(file string, settings *yaml.Node) (detect.Detector, error) {
 	if s.Field == "" {
 		s.Field = DefaultField
 	}
-	if !fieldPattern.MatchString(s.Field) || s.Field == "id" || s.Field == emailField {
-		return nil, bad("field", "%q cannot hold the status (a field name other than id and email)", s.Field)
+	if s.EmailField == "" {
+		s.EmailField = DefaultEmailField
+	}
+	if !batch.ValidField(s.EmailField) || strings.EqualFold(s.EmailField, "id") {
+		return nil, bad("email_field", "%q is not a CRM field name", s.EmailField)
+	}
+	if !batch.ValidField(s.Field) || strings.EqualFold(s.Field, "id") || s.Field == s.EmailField {
+		return nil, bad("field", "%q cannot hold the status (a field name other than id and %s)", s.Field, s.EmailField)
 	}
 	if s.Object == "" {
 		s.Object = DefaultObject
 	}
-	if !objectPattern.MatchString(s.Object) {
-		return nil, bad("object", "%q is not an object name (lower case letters, digits, _)", s.Object)
+	if !batch.ValidObject(s.Object) {
+		return nil, bad("object", "%q is not an object name (letters, digits, _)", s.Object)
 	}
 	if s.Source == "" {
 		s.Source = s.Format
@@ -332,14 +334,14 @@ func (d *Detector) match(ctx context.Context, env detect.Env, results []result, 
 	// The listing runs without the run's cancellation, which the callback
 	// checks instead: the SQLite driver watches a cancellable context with
 	// a goroutine per page, a real share of a million-record scan.
-	return env.CRM.List(context.WithoutCancel(ctx), d.s.Object, []string{emailField, d.s.Field}, func(rec crm.Record) error {
+	return env.CRM.List(context.WithoutCancel(ctx), d.s.Object, []string{d.s.EmailField, d.s.Field}, func(rec crm.Record) error {
 		if n++; n%progressEvery == 0 {
 			env.Progress.Step(stage, n, 0)
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		email := normEmail(rec.Fields[emailField])
+		email := normEmail(rec.Fields[d.s.EmailField])
 		if email == "" {
 			return nil
 		}

@@ -26,7 +26,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,13 +52,16 @@ const DefaultConfidence = 0.9
 const (
 	MatchEmail  = "email"  // the record's email field equals the row's email
 	MatchID     = "id"     // the record's id equals the row's id
-	MatchDomain = "domain" // companies: the domain field; other objects: the email's domain
+	MatchDomain = "domain" // the domain field (companies'), else the email's domain
 )
 
-// CRM fields that matching reads.
+// Defaults of the CRM fields that matching reads.
 const (
-	emailField  = "email"
-	domainField = "domain"
+	// DefaultEmailField holds the email matched on (email_field).
+	DefaultEmailField = "email"
+	// DefaultDomainField is companies' domain field (domain_field); other
+	// objects have none by default and match a domain by their emails'.
+	DefaultDomainField = "domain"
 )
 
 // Settings are the detector's keys under detectors.enrichment in crmops.yaml:
@@ -69,6 +71,8 @@ const (
 //	  object: contacts                # default contacts
 //	  match_on: email                 # email | id | domain; default email
 //	  match_column: Email             # default: the match_on name
+//	  email_field: email              # default email: the CRM field holding the email (Salesforce: Email)
+//	  domain_field: domain            # default domain for companies, none otherwise (Salesforce Account: Website)
 //	  columns:                        # CSV column -> CRM field; default: every other column, same name
 //	    Job Title: jobtitle
 //	    Company Size: numberofemployees
@@ -80,18 +84,29 @@ type Settings struct {
 	// names the columns.
 	Input string `yaml:"input" strict:"required"`
 	// Object is the CRM object the rows describe: contacts (the default),
-	// companies, or any object the CRM has.
+	// companies, or any object the CRM has (Salesforce: Contact, Lead,
+	// Account).
 	Object string `yaml:"object"`
 	// MatchOn says how a row finds its record. email: the record's email
 	// equals the row's, compared trimmed and in lower case. id: the row holds
-	// the record id. domain: for companies, the record's domain field; for
-	// other objects, the domain of the record's email, and then every record
-	// at that domain gets the row's values (free-mail domains are refused).
+	// the record id. domain: the record's domain field (domain_field; for
+	// companies domain by default); for other objects without one, the
+	// domain of the record's email, and then every record at that domain
+	// gets the row's values (free-mail domains are refused).
 	// Domains are compared in lower case without scheme, "www." or path.
 	MatchOn string `yaml:"match_on"`
 	// MatchColumn is the CSV column holding the email, id or domain; by
 	// default the column named like match_on.
 	MatchColumn string `yaml:"match_column"`
+	// EmailField is the CRM field holding the record's email, for match_on
+	// email and for a domain matched by the emails' domain. Default email.
+	EmailField string `yaml:"email_field"`
+	// DomainField is the CRM field holding the record's web domain or site
+	// (a URL such as https://www.acme.com/ reads as acme.com): with
+	// match_on domain, a row matches the one record whose domain field has
+	// its domain. Default domain for companies; other objects have none,
+	// and match a domain by their emails' domain, every record at it.
+	DomainField string `yaml:"domain_field"`
 	// Columns maps CSV columns to the CRM fields they fill. When absent,
 	// every column but the match and confidence columns fills the field of
 	// its own name.
@@ -115,11 +130,6 @@ type Detector struct {
 	s Settings
 }
 
-var (
-	objectPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-	fieldPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,127}$`)
-)
-
 // New decodes and checks the detector's settings from file (crmops.yaml).
 func New(file string, settings *yaml.Node) (detect.Detector, error) {
 	var s Settings
@@ -133,8 +143,20 @@ func New(file string, settings *yaml.Node) (detect.Detector, error) {
 	if s.Object == "" {
 		s.Object = "contacts"
 	}
-	if !objectPattern.MatchString(s.Object) {
-		return nil, bad("object", "%q is not an object name (lower case letters, digits, _)", s.Object)
+	if !batch.ValidObject(s.Object) {
+		return nil, bad("object", "%q is not an object name (letters, digits, _)", s.Object)
+	}
+	if s.EmailField == "" {
+		s.EmailField = DefaultEmailField
+	}
+	if !validField(s.EmailField) {
+		return nil, bad("email_field", "%q is not a CRM field name (letters, digits, _ . -; not id)", s.EmailField)
+	}
+	if s.DomainField == "" && s.Object == "companies" {
+		s.DomainField = DefaultDomainField
+	}
+	if s.DomainField != "" && !validField(s.DomainField) {
+		return nil, bad("domain_field", "%q is not a CRM field name (letters, digits, _ . -; not id)", s.DomainField)
 	}
 	if s.MatchOn == "" {
 		s.MatchOn = MatchEmail
@@ -168,7 +190,7 @@ func New(file string, settings *yaml.Node) (detect.Detector, error) {
 			where.Msg = fmt.Sprintf("%q is the match or confidence column, not a value to write", col)
 		case !validField(field):
 			where.Msg = fmt.Sprintf("%q is not a CRM field name (letters, digits, _ . -; not id)", field)
-		case field == matchField(s.MatchOn, s.Object):
+		case field == s.matchField():
 			where.Msg = fmt.Sprintf("%q is the field rows are matched on; enrichment does not rewrite it", field)
 		case targets[field] != "":
 			where.Msg = fmt.Sprintf("column %q already fills %q", targets[field], field)
@@ -299,7 +321,7 @@ func (d *Detector) layout(t *table.Table) (matchCol, confCol int, maps []mapping
 			maps = append(maps, mapping{column: col, index: i, field: field})
 		}
 	} else {
-		mf := matchField(d.s.MatchOn, d.s.Object)
+		mf := d.s.matchField()
 		for i, col := range t.Header() {
 			if i == matchCol || i == confCol {
 				continue
@@ -422,20 +444,21 @@ func (d *Detector) key(raw string) (key, why string) {
 }
 
 // oneToMany reports whether a row may rightly match many records: a
-// company's domain matched against the email domains of its people.
+// company's domain matched against the email domains of its people (an
+// object without a domain field).
 func (d *Detector) oneToMany() bool {
-	return d.s.MatchOn == MatchDomain && d.s.Object != "companies"
+	return d.s.MatchOn == MatchDomain && d.s.DomainField == ""
 }
 
 // matchField is the CRM field a match reads ("" for ids).
-func matchField(matchOn, object string) string {
+func (s *Settings) matchField() string {
 	switch {
-	case matchOn == MatchEmail:
-		return emailField
-	case matchOn == MatchDomain && object == "companies":
-		return domainField
-	case matchOn == MatchDomain:
-		return emailField
+	case s.MatchOn == MatchEmail:
+		return s.EmailField
+	case s.MatchOn == MatchDomain && s.DomainField != "":
+		return s.DomainField
+	case s.MatchOn == MatchDomain:
+		return s.EmailField
 	}
 	return ""
 }
@@ -444,18 +467,18 @@ func matchField(matchOn, object string) string {
 func (d *Detector) recordKey(rec crm.Record) string {
 	switch {
 	case d.s.MatchOn == MatchEmail:
-		return normEmail(rec.Fields[emailField])
+		return normEmail(rec.Fields[d.s.EmailField])
 	case d.oneToMany():
-		return emailDomain(normEmail(rec.Fields[emailField]))
+		return emailDomain(normEmail(rec.Fields[d.s.EmailField]))
 	default:
-		return normDomain(rec.Fields[domainField])
+		return normDomain(rec.Fields[d.s.DomainField])
 	}
 }
 
 // fields lists the CRM fields to read: the match field and the mapped ones.
 func (d *Detector) fields(maps []mapping) []string {
 	var out []string
-	if mf := matchField(d.s.MatchOn, d.s.Object); mf != "" {
+	if mf := d.s.matchField(); mf != "" {
 		out = append(out, mf)
 	}
 	for _, m := range maps {
@@ -625,7 +648,7 @@ func (d *Detector) emit(rows *rowStore, res *detect.Result) {
 // validField reports whether name can be written as a CRM field by a
 // change: batch files accept it, and it is not the record id.
 func validField(name string) bool {
-	return fieldPattern.MatchString(name) && name != "id"
+	return batch.ValidField(name) && !strings.EqualFold(name, "id")
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -54,7 +54,6 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -103,9 +102,11 @@ var DefaultStages = []string{"subscriber", "lead", "marketingqualifiedlead", "sa
 //	    thresholds: {marketingqualifiedlead: 60, salesqualifiedlead: 80}
 //	    source: lead-model-v3          # required: the model's name
 type Settings struct {
-	// Object is the CRM object whose stage is proposed. Default contacts.
+	// Object is the CRM object whose stage is proposed. Default contacts
+	// (Salesforce: Lead).
 	Object string `yaml:"object"`
-	// Field is the CRM field holding the stage. Default lifecyclestage.
+	// Field is the CRM field holding the stage. Default lifecyclestage
+	// (Salesforce: Status, with its stages).
 	Field string `yaml:"field"`
 	// Stages lists the stages in order, earliest first; "backwards" means
 	// earlier in this list. Default: HubSpot's (DefaultStages). Stage values
@@ -170,11 +171,6 @@ type threshold struct {
 	min   float64
 }
 
-var (
-	objectPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-	fieldPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,127}$`)
-)
-
 // New decodes and checks the detector's settings from file (crmops.yaml).
 func New(file string, settings *yaml.Node) (detect.Detector, error) {
 	var s Settings
@@ -187,13 +183,13 @@ func New(file string, settings *yaml.Node) (detect.Detector, error) {
 	if s.Object == "" {
 		s.Object = DefaultObject
 	}
-	if !objectPattern.MatchString(s.Object) {
-		return nil, bad(s.Pos, "object", "%q is not an object name (lower case letters, digits, _)", s.Object)
+	if !batch.ValidObject(s.Object) {
+		return nil, bad(s.Pos, "object", "%q is not an object name (letters, digits, _)", s.Object)
 	}
 	if s.Field == "" {
 		s.Field = DefaultField
 	}
-	if !fieldPattern.MatchString(s.Field) || s.Field == "id" {
+	if !batch.ValidField(s.Field) || strings.EqualFold(s.Field, "id") {
 		return nil, bad(s.Pos, "field", "%q is not a CRM field name", s.Field)
 	}
 	if s.Stages == nil {

@@ -30,7 +30,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,7 +58,7 @@ const (
 //
 //	owner:
 //	  object: contacts                  # default contacts
-//	  field: owner                      # default owner (HubSpot: hubspot_owner_id)
+//	  field: owner                      # default owner (HubSpot: hubspot_owner_id; Salesforce: OwnerId)
 //	  owners: {input: data/owners.csv}  # CSV id,name,email,active; or a list:
 //	  # owners:
 //	  #   - {id: "12", name: Dana Fox, email: dana@acme.com, active: true}
@@ -151,11 +150,6 @@ type Detector struct {
 	inline []Owner
 }
 
-var (
-	objectPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-	fieldPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,127}$`)
-)
-
 // New decodes and checks the detector's settings from file (crmops.yaml).
 func New(file string, settings *yaml.Node) (detect.Detector, error) {
 	var s Settings
@@ -166,13 +160,13 @@ func New(file string, settings *yaml.Node) (detect.Detector, error) {
 	if s.Object == "" {
 		s.Object = DefaultObject
 	}
-	if !objectPattern.MatchString(s.Object) {
-		return nil, bad("object", "%q is not an object name (lower case letters, digits, _)", s.Object)
+	if !batch.ValidObject(s.Object) {
+		return nil, bad("object", "%q is not an object name (letters, digits, _)", s.Object)
 	}
 	if s.Field == "" {
 		s.Field = DefaultField
 	}
-	if !fieldPattern.MatchString(s.Field) || s.Field == "id" {
+	if !batch.ValidField(s.Field) || strings.EqualFold(s.Field, "id") {
 		return nil, bad("field", "%q is not a CRM field name", s.Field)
 	}
 	d := &Detector{file: file}
@@ -226,7 +220,7 @@ func New(file string, settings *yaml.Node) (detect.Detector, error) {
 			return nil, t.Pos.Errorf(file, "owner", "must not be empty")
 		}
 		for field, vals := range t.When {
-			if !fieldPattern.MatchString(field) {
+			if !batch.ValidField(field) {
 				return nil, t.Pos.Errorf(file, "when", "%q is not a CRM field name", field)
 			}
 			if len(vals) == 0 {

@@ -43,9 +43,34 @@ var keys = []string{"created_field", "fields", "source_field", "survivor", "upda
 // that object's own rules, with the same keys; what it leaves out it takes
 // from the top level. Errors name the file, the line and the key.
 func New(file string, node *yaml.Node) (*Rules, error) {
+	return NewFor(file, node, nil)
+}
+
+// Standard says which of one object's fields stand for the standard ones
+// the rules name, for an object whose fields are not called like
+// HubSpot's: a Salesforce Contact's phone is Phone, its created time
+// CreatedDate.
+type Standard struct {
+	// Fields maps standard field names to the object's (phone: Phone): a
+	// top-level fields: rule naming a standard field applies to the
+	// object's field too, unless the top level names that field itself
+	// (the object's own section, applied last, decides over both).
+	Fields map[string]string
+	// Created, Updated and Source name the object's created and updated
+	// timestamps and its source field. They come first, before the names
+	// the top level (or the defaults) give, so the object's own are read
+	// and are never given a value; the object's own created_field,
+	// updated_field or source_field still replace the lot.
+	Created, Updated, Source []string
+}
+
+// NewFor is New for a CRM whose objects name the standard fields their own
+// way: std maps an object (Contact) to its names. An object in std has
+// rules of its own even without a section (see For).
+func NewFor(file string, node *yaml.Node, std map[string]Standard) (*Rules, error) {
 	r := defaults()
 	if empty(node) {
-		return r, nil
+		return r.standardize(std), nil
 	}
 	if node.Kind == yaml.DocumentNode && len(node.Content) == 1 {
 		node = node.Content[0]
@@ -65,6 +90,11 @@ func New(file string, node *yaml.Node) (*Rules, error) {
 		switch {
 		case slices.Contains(keys, k.Value):
 			top.Content = append(top.Content, k, v)
+		case slices.ContainsFunc(keys, func(key string) bool { return strings.EqualFold(key, k.Value) }):
+			// Survivor is survivor misspelt, not an object: object names
+			// may be capitalised (Contact), but none is called like a key.
+			return nil, &strictyaml.Error{File: file, Line: k.Line, Key: Path + "." + k.Value,
+				Msg: fmt.Sprintf("unknown key (known keys: %s; or an object's name, for that object's own rules); did you mean %q?", strings.Join(keys, ", "), strings.ToLower(k.Value))}
 		case batch.ValidObject(k.Value):
 			for _, o := range objects {
 				if o.name == k.Value {
@@ -80,6 +110,7 @@ func New(file string, node *yaml.Node) (*Rules, error) {
 	if err := r.apply(file, Path, top); err != nil {
 		return nil, err
 	}
+	r.standardize(std)
 	for _, o := range objects {
 		path := Path + "." + o.name
 		if empty(o.node) {
@@ -89,7 +120,7 @@ func New(file string, node *yaml.Node) (*Rules, error) {
 			return nil, &strictyaml.Error{File: file, Line: o.node.Line, Key: path,
 				Msg: fmt.Sprintf("want the rules of object %s (a mapping of %s), got a %s; is %q a misspelt key?", o.name, strings.Join(keys, ", "), kindName(o.node), o.name)}
 		}
-		or := r.clone()
+		or := r.For(o.name).clone()
 		if err := or.apply(file, path, o.node); err != nil {
 			return nil, err
 		}
@@ -99,6 +130,44 @@ func New(file string, node *yaml.Node) (*Rules, error) {
 		r.objects[o.name] = or
 	}
 	return r, nil
+}
+
+// standardize gives every object of std its own rules: the top-level ones
+// (r, with no object sections applied yet) in the object's names. It
+// returns r.
+func (r *Rules) standardize(std map[string]Standard) *Rules {
+	for obj, st := range std {
+		or := r.clone()
+		for s, f := range st.Fields {
+			if rule, ok := r.fields[s]; ok && f != s {
+				if _, own := r.fields[f]; !own {
+					or.fields[f] = rule
+				}
+			}
+		}
+		or.created = prepend(st.Created, or.created)
+		or.updated = prepend(st.Updated, or.updated)
+		or.source = prepend(st.Source, or.source)
+		if r.objects == nil {
+			r.objects = map[string]*Rules{}
+		}
+		r.objects[obj] = or
+	}
+	return r
+}
+
+// prepend is names then the rest of list, each name once.
+func prepend(names, list []string) []string {
+	if len(names) == 0 {
+		return list
+	}
+	out := slices.Clone(names)
+	for _, n := range list {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func empty(n *yaml.Node) bool {

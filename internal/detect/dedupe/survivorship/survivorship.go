@@ -44,11 +44,21 @@
 // in the order its members are merged (the value fill_empty picks is then
 // the one the embedded CRM's merge fills first).
 //
-// No rule ever proposes a value for the record id (id, hs_object_id), the
-// created, updated and source fields, HubSpot's merge bookkeeping
-// (hs_merged_object_ids), merged_into or a field of crmops' own (a name
-// starting with crmops): those describe the record, not the person or
-// company it stands for.
+// No rule ever proposes a value for the record id (id, hs_object_id, and
+// Salesforce's Id), the created, updated and source fields, HubSpot's merge
+// bookkeeping (hs_merged_object_ids), merged_into, Salesforce's system
+// fields (MasterRecordId, IsDeleted, SystemModstamp, CreatedById,
+// LastModifiedById, LastActivityDate, LastViewedDate, LastReferencedDate) or
+// a field of crmops' own (a name starting with crmops): those describe the
+// record, not the person or company it stands for.
+//
+// Objects whose fields are not called like HubSpot's (a Salesforce
+// Contact's Phone, CreatedDate, LastModifiedDate) are described by a
+// Standard mapping, which the dedupe detector takes from each object's
+// standard: section (NewFor): the object's created, updated and source
+// fields come before the default names, and a top-level fields: rule for a
+// standard field (phone: most_complete) applies to the object's field
+// (Phone) too.
 package survivorship
 
 import (
@@ -158,7 +168,8 @@ func defaults() *Rules {
 }
 
 // For returns the rules of object: its own section over the top-level
-// rules, or the top-level rules when it has none. The detector calls
+// rules (in its own names, for an object NewFor was given a Standard
+// of), or the top-level rules when it has neither. The detector calls
 // Survivor and Values on For(object).
 func (r *Rules) For(object string) *Rules {
 	if o, ok := r.objects[object]; ok {
@@ -480,18 +491,23 @@ func (r *Rules) meta(f string) bool {
 }
 
 // neverSet reports the fields no configuration may have a value rule
-// propose: record ids, merge bookkeeping and crmops' own fields.
+// propose: record ids, merge bookkeeping, Salesforce's system fields (set
+// by Salesforce alone, and read-only to its API) and crmops' own fields.
 func neverSet(f string) bool {
 	switch strings.ToLower(f) {
 	case "id", "hs_object_id", "hs_merged_object_ids", "merged_into":
+		return true
+	case "masterrecordid", "isdeleted", "systemmodstamp", "createdbyid", "lastmodifiedbyid",
+		"lastactivitydate", "lastvieweddate", "lastreferenceddate":
 		return true
 	}
 	return strings.HasPrefix(strings.ToLower(f), "crmops")
 }
 
 // timeLayouts are the timestamp forms read, in order: RFC 3339 (the
-// embedded CRM, HubSpot's API), then the forms spreadsheets export.
-var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"}
+// embedded CRM, HubSpot's API), Salesforce's (2024-01-31T12:00:00.000+0000:
+// an offset without a colon), then the forms spreadsheets export.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05-0700", "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"}
 
 // parseTime reads a timestamp; a number is Unix time in milliseconds (as
 // HubSpot exports some) when it has more than ten digits, else in seconds.
