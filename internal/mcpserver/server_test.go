@@ -55,7 +55,8 @@ func TestGetRecordShowsOnlyTheFieldsTheAgentMayRead(t *testing.T) {
 	for args, wantErr := range map[string]string{
 		`{"object":"companies","id":"1"}`:     "may not read companies",
 		`{"object":"contacts","id":"9999"}`:   "contacts/9999 does not exist",
-		`{"object":"Contacts","id":"1000"}`:   "not a valid object name",
+		`{"object":"Contacts","id":"1000"}`:   "may not read Contacts",
+		`{"object":"con-tacts","id":"1000"}`:  "not a valid object name",
 		`{"object":"contacts","id":"  "}`:     "id: give the record's id",
 		`{"object":"contacts","id":"1000/x"}`: "does not exist",
 	} {
