@@ -57,6 +57,9 @@ func (s *Server) rest(c *exchange, rest string) (hang bool) {
 	case "/query/{locator}", "/queryAll/{locator}":
 		s.stats.QueryMore++
 		s.queryMore(c, segs[1])
+	case "/sobjects/{object}/describe":
+		s.stats.Describe++
+		s.describe(c, segs[1])
 	case "/sobjects/{object}/{id}":
 		if c.r.Method == http.MethodGet {
 			s.stats.SingleGet++
@@ -96,6 +99,8 @@ func restRoute(segs []string) (pattern, methods string) {
 		return "/query/{locator}", "GET"
 	case len(segs) == 2 && segs[0] == "queryAll":
 		return "/queryAll/{locator}", "GET"
+	case len(segs) == 3 && segs[0] == "sobjects" && segs[2] == "describe":
+		return "/sobjects/{object}/describe", "GET"
 	case len(segs) == 3 && segs[0] == "sobjects":
 		return "/sobjects/{object}/{id}", "GET,PATCH"
 	case len(segs) == 2 && segs[0] == "composite" && segs[1] == "sobjects":

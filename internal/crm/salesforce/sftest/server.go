@@ -187,6 +187,7 @@ type object struct {
 	name, prefix string
 	fields       map[string]string // lower-case name → canonical
 	order        []string          // canonical, declaration order (system fields first)
+	types        map[string]string // canonical → describe type, when set with SetFieldType
 }
 
 type record struct {

@@ -32,6 +32,7 @@ type Stats struct {
 	SOAPMerge   int // merge() calls
 	Undelete    int // undelete() calls
 	Limits      int // GET /limits
+	Describe    int // GET /sobjects/<Obj>/describe
 
 	// RecordsWritten counts record changes made for client calls (each
 	// collection record, PATCH, merge master, merged record, reparented
