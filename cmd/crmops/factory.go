@@ -18,6 +18,7 @@ import (
 	"github.com/crmops/crmops/internal/config"
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/crm/hubspot"
+	"github.com/crmops/crmops/internal/crm/salesforce"
 	"github.com/crmops/crmops/internal/crm/sqlite"
 	"github.com/crmops/crmops/internal/detect"
 	"github.com/crmops/crmops/internal/detect/detectors"
@@ -70,9 +71,35 @@ func (f *factory) connector(ws *workspace.Workspace) (crm.Connector, error) {
 			BaseURL: c.BaseURL, Token: f.getenv(c.TokenEnv), TokenEnv: c.TokenEnv,
 			Tier: c.Tier, RequestsPer10s: c.RequestsPer10s, HTTPClient: f.httpClient, Log: f.err,
 		})
+	case "salesforce":
+		return f.salesforce(ws)
 	default:
 		return nil, fmt.Errorf("crmops.yaml: crm.kind %q is not supported by this build yet", ws.Config.CRM.Kind)
 	}
+}
+
+// salesforce connects to the org crmops.yaml names, with the token or the
+// connected app's credentials from the environment.
+func (f *factory) salesforce(ws *workspace.Workspace) (*salesforce.Client, error) {
+	instance, err := ws.Config.SalesforceInstanceURL(f.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := ws.Config.CheckSalesforceURL(instance, f.getenv(config.AllowCRMBaseURLEnv)); err != nil {
+		return nil, err
+	}
+	c := ws.Config.CRM
+	cfg := salesforce.Config{InstanceURL: instance, APIVersion: c.APIVersion, TokenEnv: c.TokenEnv, StrictCAS: c.StrictCAS,
+		HTTPClient: f.httpClient, Log: f.err, Now: f.now}
+	if c.ClientIDEnv != "" {
+		cfg.ClientID, cfg.ClientSecret = f.getenv(c.ClientIDEnv), f.getenv(c.ClientSecretEnv)
+		if cfg.ClientID == "" || cfg.ClientSecret == "" {
+			return nil, fmt.Errorf("crmops.yaml: crm.client_id_env and crm.client_secret_env name $%s and $%s; set both to the connected app's consumer key and secret", c.ClientIDEnv, c.ClientSecretEnv)
+		}
+	} else if cfg.Token = f.getenv(c.TokenEnv); cfg.Token == "" {
+		return nil, fmt.Errorf("crmops.yaml: crm.token_env names $%s, which is empty; set it to a Salesforce access token, or use client_id_env and client_secret_env (README: \"Connecting Salesforce\")", c.TokenEnv)
+	}
+	return salesforce.New(cfg)
 }
 
 func (f *factory) sqlite(ws *workspace.Workspace) (*sqlite.DB, error) {

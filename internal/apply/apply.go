@@ -107,10 +107,19 @@ func (r *Runner) logf(format string, args ...any) {
 	}
 }
 
+// chunker is a CRM that says how many changes one call should carry: where
+// a call writes many records at once (Salesforce's Collections take 200),
+// a larger chunk costs fewer API calls, and a crash still loses nothing,
+// since the rerun reads what was written.
+type chunker interface{ ApplyChunk() int }
+
 // Run applies every merged batch without a receipt, oldest first.
 func (r *Runner) Run(ctx context.Context, opts Options) (*Report, error) {
 	if r.ChunkSize <= 0 {
 		r.ChunkSize = 100
+		if c, ok := r.CRM.(chunker); ok {
+			r.ChunkSize = c.ApplyChunk()
+		}
 	}
 	unlock, err := lock(r.WS.Path(".crmops/apply.lock"))
 	if err != nil {

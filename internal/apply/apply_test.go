@@ -364,6 +364,29 @@ func TestApplyDefaultsToChunksOfAHundred(t *testing.T) {
 	}
 }
 
+// chunkedCRM is a CRM that asks for chunks of four changes.
+type chunkedCRM struct{ *fakeCRM }
+
+func (chunkedCRM) ApplyChunk() int { return 4 }
+
+func TestApplyHandsACRMTheChunkItAsksFor(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	var changes []batch.Change
+	for i := 1; i <= 9; i++ {
+		changes = append(changes, set("c"+string(rune('0'+i)), "100"+string(rune('0'+i)), "jobtitle", "", "X"))
+	}
+	fx.merge(idA, pathA, encode(t, idA, changes...))
+	r := fx.runner()
+	r.CRM = chunkedCRM{fx.crm}
+	if _, err := r.Run(context.Background(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fx.crm.writes(); len(got) != 3 {
+		t.Errorf("%d CRM calls for nine changes in chunks of four, want 3: %v", len(got), got)
+	}
+}
+
 // The CRM failing a whole call, or answering for fewer changes than asked,
 // stops apply before it records a receipt.
 func TestApplyStopsOnACRMFailure(t *testing.T) {
