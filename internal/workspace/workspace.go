@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/clock"
 	"github.com/crmops/crmops/internal/config"
 	"github.com/crmops/crmops/internal/gitrepo"
 	"github.com/crmops/crmops/internal/policy"
@@ -237,16 +238,7 @@ func (w *Workspace) UpdateBase(ctx context.Context, build func(base gitrepo.Hash
 }
 
 // Sleep waits d, or until ctx is done.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func Sleep(ctx context.Context, d time.Duration) error { return clock.Sleep(ctx, d) }
 
 // Files lists every file below proposals/ on the base commit.
 func (w *Workspace) Files(commit gitrepo.Hash, dir string) ([]string, error) {

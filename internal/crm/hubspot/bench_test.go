@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmops/crmops/internal/clock"
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/crm/hubspot/hubspottest"
 )
@@ -44,7 +45,7 @@ func benchApply(b *testing.B, realClock bool, limit int, window time.Duration) {
 	var last hubspottest.Stats
 	var elapsed time.Duration
 	for b.Loop() {
-		now, sleepFn := time.Now, sleep
+		now, sleepFn := time.Now, clock.Sleep
 		if !realClock {
 			clock := hubspottest.NewClock(t0)
 			now, sleepFn = clock.Now, clock.Sleep

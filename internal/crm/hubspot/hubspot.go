@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crmops/crmops/internal/clock"
 	"github.com/crmops/crmops/internal/crm"
 )
 
@@ -159,7 +160,7 @@ func New(cfg Config) (*Client, error) {
 		c.http = &http.Client{Timeout: 60 * time.Second}
 	}
 	if c.sleep == nil {
-		c.sleep = sleep
+		c.sleep = clock.Sleep
 	}
 	if c.rand == nil {
 		c.rand = rand.Float64
@@ -177,20 +178,6 @@ func (c *Client) Limit() (limit int, window time.Duration) { return c.lim.curren
 func (c *Client) Close() error {
 	c.http.CloseIdleConnections()
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (c *Client) logf(format string, args ...any) {

@@ -1,6 +1,7 @@
 package hubspot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -124,7 +125,7 @@ func (c *Client) batchRead(ctx context.Context, object string, ids, props []stri
 	for _, e := range out.Errors {
 		if e.Category != "OBJECT_NOT_FOUND" {
 			return nil, fmt.Errorf("hubspot: %s: %s", req,
-				describe(e.Category, c.redact(e.Message), cmpOr(e.CorrelationID, correlationHeader(resp.header))))
+				describe(e.Category, c.redact(e.Message), cmp.Or(e.CorrelationID, correlationHeader(resp.header))))
 		}
 	}
 	return out.Results, nil

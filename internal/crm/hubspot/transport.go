@@ -2,6 +2,7 @@ package hubspot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -65,7 +66,7 @@ func (e *APIError) detail() string {
 func describe(category, message, correlationID string) string {
 	var b strings.Builder
 	b.WriteString("HubSpot ")
-	b.WriteString(cmpOr(category, "error"))
+	b.WriteString(cmp.Or(category, "error"))
 	if message != "" {
 		b.WriteString(": ")
 		b.WriteString(message)
@@ -76,13 +77,6 @@ func describe(category, message, correlationID string) string {
 		b.WriteString(")")
 	}
 	return b.String()
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // unknownOutcomeError is the failure of a write that may or may not have
@@ -113,9 +107,9 @@ func (c *Client) apiError(req request, resp *response) *APIError {
 	_ = json.Unmarshal(resp.body, &b) // the fields are optional; so is the body
 	e := &APIError{
 		Method: req.method, Path: req.path, Status: resp.status,
-		Category:      cmpOr(b.Category, b.ErrorType),
+		Category:      cmp.Or(b.Category, b.ErrorType),
 		Message:       c.redact(b.Message),
-		CorrelationID: cmpOr(b.CorrelationID, correlationHeader(resp.header)),
+		CorrelationID: cmp.Or(b.CorrelationID, correlationHeader(resp.header)),
 		PolicyName:    b.PolicyName,
 	}
 	if e.Message == "" && b.Status == "" {
@@ -188,7 +182,7 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 				return nil, fmt.Errorf("%w (still rate limited after %d waits)", e, maxRateLimited)
 			}
 			wait, why := c.rateLimitWait(resp.header, limited)
-			c.logf("%s: 429 %s; waiting %v (%s)", req, cmpOr(e.PolicyName, e.Category), wait, why)
+			c.logf("%s: 429 %s; waiting %v (%s)", req, cmp.Or(e.PolicyName, e.Category), wait, why)
 			c.lim.pause(c.now().Add(wait))
 		case s >= 500:
 			e := c.apiError(req, resp)

@@ -1,6 +1,7 @@
 package hubspot
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -214,7 +215,7 @@ func (c *Client) update(ctx context.Context, object string, writes []int, reqs [
 			failed := map[string]string{}
 			unmapped := ""
 			for _, e := range out.Errors {
-				text := describe(e.Category, c.redact(e.Message), cmpOr(e.CorrelationID, correlationHeader(header)))
+				text := describe(e.Category, c.redact(e.Message), cmp.Or(e.CorrelationID, correlationHeader(header)))
 				ids := e.ids()
 				if len(ids) == 0 {
 					unmapped = text
@@ -236,7 +237,7 @@ func (c *Client) update(ctx context.Context, object string, writes []int, reqs [
 				default:
 					// Neither confirmed nor named in an error: read it back.
 					unknown = append(unknown, in.idxs...)
-					why = cmpOr(unmapped, fmt.Sprintf("HubSpot's answer did not mention record %s", in.ID))
+					why = cmp.Or(unmapped, fmt.Sprintf("HubSpot's answer did not mention record %s", in.ID))
 				}
 			}
 		case isUnknownOutcome(err):
@@ -346,7 +347,7 @@ type side struct {
 	missing bool
 }
 
-func (s side) resolved() string { return cmpOr(s.into, s.id) }
+func (s side) resolved() string { return cmp.Or(s.into, s.id) }
 
 func (c *Client) merge(ctx context.Context, r crm.MergeRequest) (crm.Result, error) {
 	switch {

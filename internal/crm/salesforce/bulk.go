@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -119,7 +120,7 @@ func (c *Client) waitForJob(ctx context.Context, object, id string) error {
 		case "JobComplete":
 			return nil
 		case "Failed", "Aborted":
-			return fmt.Errorf("salesforce: Bulk API 2.0 query job %s of %s ended %s: %s", id, object, st.State, cmpOr(c.redact(st.ErrorMessage), "no reason given"))
+			return fmt.Errorf("salesforce: Bulk API 2.0 query job %s of %s ended %s: %s", id, object, st.State, cmp.Or(c.redact(st.ErrorMessage), "no reason given"))
 		}
 		if !c.now().Before(deadline) {
 			return fmt.Errorf("salesforce: Bulk API 2.0 query job %s of %s still %s after %v; it keeps running in Salesforce (Setup > Bulk Data Load Jobs)",

@@ -41,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crmops/crmops/internal/clock"
 	"github.com/crmops/crmops/internal/crm"
 )
 
@@ -196,7 +197,7 @@ func New(cfg Config) (*Client, error) {
 		c.now = time.Now
 	}
 	if c.sleep == nil {
-		c.sleep = sleep
+		c.sleep = clock.Sleep
 	}
 	return c, nil
 }
@@ -274,20 +275,6 @@ func (c *Client) Stats() Stats {
 		st.APIUsage, st.APILimit = c.used, c.max
 	}
 	return st
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (c *Client) logf(format string, args ...any) {

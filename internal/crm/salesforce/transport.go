@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,7 +119,7 @@ func (e *APIError) detail() string { return describeError(e.Code, e.Message, e.F
 func describeError(code, message string, fields []string) string {
 	var b strings.Builder
 	b.WriteString("Salesforce ")
-	b.WriteString(cmpOr(code, "error"))
+	b.WriteString(cmp.Or(code, "error"))
 	if message != "" {
 		b.WriteString(": ")
 		b.WriteString(message)
@@ -129,13 +130,6 @@ func describeError(code, message string, fields []string) string {
 		b.WriteString(")")
 	}
 	return b.String()
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // restError is one element of a REST error body.
@@ -215,7 +209,7 @@ func (e *LimitError) Error() string {
 	}
 	if e.Exceeded {
 		return fmt.Sprintf("Salesforce API allowance used up (REQUEST_LIMIT_EXCEEDED: %s; %s): stopped at %s; run again when the allowance recovers",
-			cmpOr(e.Message, "TotalRequests Limit exceeded."), usage, e.Before)
+			cmp.Or(e.Message, "TotalRequests Limit exceeded."), usage, e.Before)
 	}
 	return fmt.Sprintf("Salesforce API allowance nearly used (%s; crmops keeps %d in reserve): stopped before %s; run again when the allowance recovers",
 		usage, e.Reserve, e.Before)
@@ -340,7 +334,7 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 			if fault != nil {
 				detail = fault.Code + ": " + c.redact(fault.Message)
 			} else if e := c.apiError(req, resp); e.Message != "" {
-				detail = cmpOr(e.Code, "401") + ": " + e.Message
+				detail = cmp.Or(e.Code, "401") + ": " + e.Message
 			}
 			if c.clientID == "" {
 				return nil, &unauthorizedError{tokenEnv: c.tokenEnv, detail: detail}
@@ -541,7 +535,7 @@ func (c *Client) renew(ctx context.Context, stale string) error {
 			}
 			_ = json.Unmarshal(resp.body, &out)
 			return fmt.Errorf("salesforce: the token endpoint refused the connected app's client credentials (%d %s: %s); check the consumer key and secret, and that the app has the client credentials flow enabled with a run-as user",
-				resp.status, cmpOr(out.Error, http.StatusText(resp.status)), c.redactLocked(out.Description))
+				resp.status, cmp.Or(out.Error, http.StatusText(resp.status)), c.redactLocked(out.Description))
 		}
 		failures++
 		if failures >= c.maxAttempts {
