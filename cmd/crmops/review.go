@@ -140,7 +140,7 @@ func openProposal(cmd *cobra.Command, svc *review.Service, ref string) (*forge.O
 	}
 	o, err := svc.Forge.Get(cmd.Context(), ref)
 	if errors.Is(err, forge.ErrNoProposal) {
-		return nil, fmt.Errorf("%s: no open proposal with that batch id (crmops review list shows them): %w", ref, forge.ErrNoProposal)
+		return nil, svc.NotOpen(ref)
 	}
 	return o, err
 }

@@ -28,10 +28,16 @@ func ReadChanges(name string, r io.Reader) ([]batch.Change, error) {
 	if first == 0 {
 		return nil, nil // blank input, or only comments: nothing to propose
 	}
-	if first == '{' {
+	switch first {
+	case '{':
 		changes, err = readJSONLines(name, data)
-	} else {
+	case '-', '[':
 		err = strictyaml.Decode(name, data, &changes)
+	default:
+		// Neither a JSON object nor a YAML list: say what the input must
+		// be rather than what YAML made of it.
+		return nil, &strictyaml.Error{File: name, Line: firstLine(data), Msg: fmt.Sprintf(
+			"want changes as JSON lines (one {\"kind\": ..., \"object\": ...} per line) or a YAML list (- kind: ...), got %q", clipped(firstText(data)))}
 	}
 	if err != nil {
 		return nil, err
@@ -44,6 +50,33 @@ func ReadChanges(name string, r io.Reader) ([]batch.Change, error) {
 		}
 	}
 	return changes, nil
+}
+
+// firstLine is the number of the first line that is neither blank nor a
+// # comment, and firstText its text.
+func firstLine(data []byte) int {
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if t := bytes.TrimLeft(line, " \t\r\ufeff"); len(t) > 0 && t[0] != '#' {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func firstText(data []byte) string {
+	lines := bytes.Split(data, []byte("\n"))
+	if n := firstLine(data); n > 0 {
+		return string(bytes.TrimSpace(lines[n-1]))
+	}
+	return ""
+}
+
+// clipped shortens s for a one-line error.
+func clipped(s string) string {
+	if r := []rune(s); len(r) > 60 {
+		return string(r[:60]) + "…"
+	}
+	return s
 }
 
 // firstByte is the first character of the first line that is neither

@@ -104,7 +104,8 @@ func TestReadChangesErrors(t *testing.T) {
 		{"an unknown key in a YAML list is named by index and line", "in.yaml",
 			strings.Replace(yamlChanges, "  merge_from:", "  mergefrom:", 1), "in.yaml:15: [1].mergefrom: ", "unknown key"},
 		{"a YAML mapping where a list belongs is refused", "in.yaml",
-			"kind: enrichment\n", "in.yaml:1: ", "want a list"},
+			"kind: enrichment\n", "in.yaml:1: ", "want changes as JSON lines"},
+		{"text that is neither JSON nor YAML says what the input must be", "in.yaml", "not json\n", "in.yaml:1: ", `want changes as JSON lines (one {"kind": ..., "object": ...} per line) or a YAML list (- kind: ...), got "not json"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/display"
 	"github.com/crmops/crmops/internal/forge"
 	"github.com/crmops/crmops/internal/gitrepo"
 	"github.com/crmops/crmops/internal/policy"
@@ -479,5 +480,65 @@ func (s *Service) FindMerged(ctx context.Context, id string) (*Merged, error) {
 		m.Verdict = pol.EvaluateBatch(m.Batch, policy.Proposer{Login: how.Author, Outside: how.FromFork})
 		return m, nil
 	}
+	if rej := rejectionOf(s.WS, base, files, id); rej != "" {
+		return nil, fmt.Errorf("%s %s, so nothing of it ran", id, rej)
+	}
+	if _, err := s.Forge.Get(ctx, id); err == nil {
+		return nil, fmt.Errorf("%s is an open proposal, not merged: nothing of it has run (crmops review show %s; to withdraw it, crmops review reject %s)", id, id, id)
+	}
 	return nil, fmt.Errorf("%s: no such batch, open or merged (crmops review list --all shows them)", id)
+}
+
+// NotOpen explains why batch id has no open proposal: it was rejected, it
+// is already merged, or there is no such batch. The error wraps
+// forge.ErrNoProposal.
+func (s *Service) NotOpen(id string) error {
+	base, err := s.WS.Git.Ref(s.WS.RemoteRef())
+	if err != nil {
+		return fmt.Errorf("%s: %w", id, forge.ErrNoProposal)
+	}
+	files, err := s.WS.Files(base, batch.Dir)
+	if err != nil {
+		return err
+	}
+	if rej := rejectionOf(s.WS, base, files, id); rej != "" {
+		return notOpen(fmt.Sprintf("%s %s; a rejected batch is not merged (propose its changes again to have them reviewed again)", id, rej))
+	}
+	for _, f := range files {
+		if batch.IsBatchFile(f) && batch.IDFromPath(f) == id {
+			return notOpen(fmt.Sprintf("%s is already merged (%s; crmops review show %s)", id, f, id))
+		}
+	}
+	return notOpen(fmt.Sprintf("%s: no batch with that id, open, merged or rejected (crmops review list --all shows them)", id))
+}
+
+// notOpen is an error that is forge.ErrNoProposal for callers, and says
+// only its own words to people.
+type notOpen string
+
+func (e notOpen) Error() string        { return string(e) }
+func (e notOpen) Is(target error) bool { return target == forge.ErrNoProposal }
+
+// rejectionOf says who rejected batch id and why, from its rejection
+// record on base, or "" when it has none.
+func rejectionOf(ws *workspace.Workspace, base gitrepo.Hash, files []string, id string) string {
+	for _, f := range files {
+		if !strings.HasSuffix(f, batch.RejectionSuffix) || batch.IDOfFile(f) != id {
+			continue
+		}
+		data, err := ws.Git.ReadFile(base, f)
+		if err != nil {
+			return "was rejected"
+		}
+		rej, err := batch.DecodeRejection(f, data)
+		if err != nil || rej.Batch != id {
+			continue // not a rejection crmops wrote
+		}
+		why := ""
+		if rej.Reason != "" {
+			why = fmt.Sprintf(" (\"%s\")", display.Terminal(rej.Reason))
+		}
+		return fmt.Sprintf("was rejected by %s on %s%s", display.Terminal(rej.RejectedBy), rej.At.UTC().Format("2006-01-02"), why)
+	}
+	return ""
 }
