@@ -18,8 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,6 +86,7 @@ type Settings struct {
 
 // Detector proposes email statuses from a verification vendor's results.
 type Detector struct {
+	file   string // crmops.yaml, for errors about the settings
 	s      Settings
 	format *format
 }
@@ -141,7 +140,7 @@ func New(file string, settings *yaml.Node) (detect.Detector, error) {
 			}
 		}
 	}
-	return &Detector{s: s, format: f}, nil
+	return &Detector{file: file, s: s, format: f}, nil
 }
 
 // roles lists the column roles a format reads.
@@ -185,9 +184,9 @@ const progressEvery = 10_000
 
 // Detect reads the results and proposes every status the CRM lacks.
 func (d *Detector) Detect(ctx context.Context, env detect.Env) (*detect.Result, error) {
-	f, err := os.Open(env.Path(d.s.Input))
+	f, err := env.OpenInput(d.file, d.s.Pos, "input", d.s.Input)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d.s.Input, pathErr(err))
+		return nil, err
 	}
 	defer f.Close()
 	t, err := table.Open(d.s.Input, f)
@@ -417,12 +416,3 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// pathErr drops the absolute path os.Open puts in its error: messages name
-// the file as the settings do.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}

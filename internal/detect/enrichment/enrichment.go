@@ -24,8 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,7 +125,8 @@ type Settings struct {
 
 // Detector proposes field values from an enrichment export.
 type Detector struct {
-	s Settings
+	file string // crmops.yaml, for errors about the settings
+	s    Settings
 }
 
 // New decodes and checks the detector's settings from file (crmops.yaml).
@@ -200,7 +199,7 @@ func New(file string, settings *yaml.Node) (detect.Detector, error) {
 		}
 		return nil, where
 	}
-	return &Detector{s: s}, nil
+	return &Detector{file: file, s: s}, nil
 }
 
 // Name implements detect.Detector.
@@ -264,9 +263,9 @@ const progressEvery = 10_000
 // Detect reads the input, matches its rows to records and proposes every
 // mapped value the CRM does not already hold.
 func (d *Detector) Detect(ctx context.Context, env detect.Env) (*detect.Result, error) {
-	f, err := os.Open(env.Path(d.s.Input))
+	f, err := env.OpenInput(d.file, d.s.Pos, "input", d.s.Input)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d.s.Input, pathErr(err))
+		return nil, err
 	}
 	defer f.Close()
 	t, err := table.Open(d.s.Input, f)
@@ -660,12 +659,3 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// pathErr drops the absolute path os.Open puts in its error: messages name
-// the file as the settings do.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}

@@ -51,9 +51,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -153,6 +151,7 @@ type ScoreSettings struct {
 
 // Detector proposes lifecycle stages from events and scores.
 type Detector struct {
+	file       string // crmops.yaml, for errors about the settings
 	s          Settings
 	stageIndex map[string]int      // lower-cased stage -> position
 	events     map[string]eventDef // event name -> its stage
@@ -195,7 +194,7 @@ func New(file string, settings *yaml.Node) (detect.Detector, error) {
 	if s.Stages == nil {
 		s.Stages = DefaultStages
 	}
-	d := &Detector{stageIndex: map[string]int{}, events: map[string]eventDef{}}
+	d := &Detector{file: file, stageIndex: map[string]int{}, events: map[string]eventDef{}}
 	if len(s.Stages) < 2 {
 		return nil, bad(s.Pos, "stages", "list at least two stages, earliest first")
 	}
@@ -549,9 +548,9 @@ func fmtScore(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 // readEvents keeps, for each record, its latest mapped event.
 func (d *Detector) readEvents(ctx context.Context, env detect.Env, named func(id string) *signal, res *detect.Result) error {
 	e := d.s.Events
-	f, err := os.Open(env.Path(e.Input))
+	f, err := env.OpenInput(d.file, e.Pos, "input", e.Input)
 	if err != nil {
-		return fmt.Errorf("%s: %w", e.Input, pathErr(err))
+		return err
 	}
 	defer f.Close()
 	skip := func(line int, format string, args ...any) {
@@ -624,9 +623,9 @@ func (d *Detector) readEvents(ctx context.Context, env detect.Env, named func(id
 // readScores records each record's score; the first row for a record wins.
 func (d *Detector) readScores(ctx context.Context, env detect.Env, named func(id string) *signal, res *detect.Result) error {
 	sc := d.s.Scores
-	f, err := os.Open(env.Path(sc.Input))
+	f, err := env.OpenInput(d.file, sc.Pos, "input", sc.Input)
 	if err != nil {
-		return fmt.Errorf("%s: %w", sc.Input, pathErr(err))
+		return err
 	}
 	defer f.Close()
 	t, err := table.Open(sc.Input, f)
@@ -703,12 +702,3 @@ func jsonErr(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
-// pathErr drops the absolute path os.Open puts in its error: messages name
-// the file as the settings do.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}

@@ -28,8 +28,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -148,6 +146,8 @@ type Detector struct {
 	// Exactly one of these is set.
 	input  string
 	inline []Owner
+	// inputPos is where input was configured.
+	inputPos strictyaml.Pos
 }
 
 // New decodes and checks the detector's settings from file (crmops.yaml).
@@ -180,7 +180,7 @@ func New(file string, settings *yaml.Node) (detect.Detector, error) {
 		if strings.TrimSpace(f.Input) == "" {
 			return nil, f.Pos.Errorf(file, "input", "must name a CSV file")
 		}
-		d.input = f.Input
+		d.input, d.inputPos = f.Input, f.Pos
 	case yaml.SequenceNode:
 		if err := strictyaml.DecodeNode(file, ownersPath, &s.Owners, &d.inline); err != nil {
 			return nil, err
@@ -526,9 +526,9 @@ func (d *Detector) loadOwners(env detect.Env, res *detect.Result) (map[string]pe
 		}
 		return owners, d.file, nil
 	}
-	f, err := os.Open(env.Path(d.input))
+	f, err := env.OpenInput(d.file, d.inputPos, "input", d.input)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", d.input, pathErr(err))
+		return nil, "", err
 	}
 	defer f.Close()
 	t, err := table.Open(d.input, f)
@@ -636,12 +636,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// pathErr drops the absolute path os.Open puts in its error: messages name
-// the file as the settings do.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
