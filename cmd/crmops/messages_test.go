@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -25,4 +26,22 @@ func TestMessagesNameTheStateABatchIsIn(t *testing.T) {
 	h.expect(exitError, "", []string{"review", "show", id}, "was rejected by alice")
 	h.expect(exitError, "", []string{"merge", "20261124T060000Z-nothing-aaaaaa", "--as", "bob"}, "no batch with that id, open, merged or rejected")
 	h.expect(exitError, "not json\n", []string{"propose"}, `-:1: want changes as JSON lines`, `got "not json"`)
+}
+
+// A detector's missing input names the crmops.yaml line and key it was
+// configured at.
+func TestAMissingDetectorInputNamesItsKey(t *testing.T) {
+	h := newHarness(t)
+	h.initRepo()
+	cfg := strings.Replace(readFile(t, h.dir+"/crmops.yaml"), "detectors: {}\n",
+		"detectors:\n  enrichment:\n    input: data/missing.csv\n    match_on: email\n    source: clay\n", 1)
+	h.pushToMain("enrichment\n", map[string]string{"crmops.yaml": cfg})
+	h.ok("", "review", "list")
+	line := 0
+	for i, l := range strings.Split(cfg, "\n") {
+		if strings.Contains(l, "input: data/missing.csv") {
+			line = i + 1
+		}
+	}
+	h.expect(exitError, "", []string{"detect"}, fmt.Sprintf("crmops.yaml:%d: detectors.enrichment.input: data/missing.csv: no such file or directory", line))
 }
