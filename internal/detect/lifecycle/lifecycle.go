@@ -701,4 +701,3 @@ func sortedKeys[V any](m map[string]V) []string {
 func jsonErr(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
-
