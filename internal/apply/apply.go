@@ -730,7 +730,11 @@ func (r *Runner) savePartial(rc *batch.Receipt) error {
 }
 
 func (r *Runner) commitReceipt(ctx context.Context, rc *batch.Receipt) error {
-	data, err := batch.Encode(rc)
+	path, err := r.receiptPath(rc.Batch)
+	if err != nil {
+		return err
+	}
+	data, err := batch.EncodeAt(path, rc)
 	if err != nil {
 		return err
 	}
@@ -746,10 +750,6 @@ func (r *Runner) commitReceipt(ctx context.Context, rc *batch.Receipt) error {
 	msg := fmt.Sprintf("%s\n\n[skip actions]\n\n%s: %s\n%s: %s\n", subject, TrailerBatch, rc.Batch, TrailerReceipt, rc.Approval.Mode)
 	at := r.Now()
 	who := gitrepo.Identity{Name: "crmops", Email: workspace.LoginEmail("crmops"), When: at}
-	path, err := r.receiptPath(rc.Batch)
-	if err != nil {
-		return err
-	}
 	_, err = r.WS.UpdateBase(ctx, func(base gitrepo.Hash) (gitrepo.Hash, error) {
 		files, message := map[string][]byte{path: data}, msg
 		// An apply in another clone may have recorded the batch while this
@@ -767,7 +767,7 @@ func (r *Runner) commitReceipt(ctx context.Context, rc *batch.Receipt) error {
 			case !changed:
 				return gitrepo.ZeroHash, errRecorded
 			default:
-				if files[path], err = batch.Encode(merged); err != nil {
+				if files[path], err = batch.EncodeAt(path, merged); err != nil {
 					return gitrepo.ZeroHash, err
 				}
 				message = fmt.Sprintf("Record batch %s: two applies ran it at once\n\nThe changes this run applied were already_applied in the receipt the other\nrun committed first.\n\n[skip actions]\n\n%s: %s\n", rc.Batch, TrailerBatch, rc.Batch)

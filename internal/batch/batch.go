@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/crmops/crmops/internal/schema"
 	"github.com/crmops/crmops/internal/strictyaml"
 )
 
@@ -403,26 +404,62 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// SchemaBase is where the JSON Schemas of crmops' files are published; the
-// first line of every file crmops writes points editors at its schema.
-const SchemaBase = "https://raw.githubusercontent.com/crmops/crmops/main/schemas/"
+// SchemaBase is where the JSON Schemas of crmops' files are published.
+// Files crmops writes do not point there but into the repository's own
+// schemas/ (crmops init copies them there), which works offline and
+// matches the crmops that wrote them; see SchemaComment.
+const SchemaBase = schema.BaseURL
 
-// SchemaComment is the yaml-language-server comment naming a schema file.
-func SchemaComment(schema string) string {
-	return "# yaml-language-server: $schema=" + SchemaBase + schema + "\n"
+// SchemaComment is the yaml-language-server comment that names the schema
+// file for the file at the repository-relative path file, by a path
+// relative to it: "../../schemas/batch.schema.json" for
+// proposals/2026-11/<id>.yaml.
+func SchemaComment(file, schemaName string) string {
+	return schema.Comment(file, schemaName) + "\n"
 }
 
 // Encode writes v (a Batch, Receipt or Rejection) canonically, after the
-// comment that lets editors validate and complete it.
-func Encode(v any) ([]byte, error) {
+// comment that lets editors validate and complete it, for the file where
+// crmops puts it: Path of its batch id, and the receipt or rejection
+// beside that. A file elsewhere (proposals/ sharded by hand) is EncodeAt.
+func Encode(v any) ([]byte, error) { return EncodeAt(defaultFile(v), v) }
+
+// defaultFile is where crmops puts v's file.
+func defaultFile(v any) string {
+	switch v := v.(type) {
+	case Batch:
+		return Path(v.ID)
+	case *Batch:
+		if v != nil {
+			return Path(v.ID)
+		}
+	case Receipt:
+		return ReceiptPath(Path(v.Batch))
+	case *Receipt:
+		if v != nil {
+			return ReceiptPath(Path(v.Batch))
+		}
+	case Rejection:
+		return RejectionPath(Path(v.Batch))
+	case *Rejection:
+		if v != nil {
+			return RejectionPath(Path(v.Batch))
+		}
+	}
+	return "" // not a file of this package: no comment
+}
+
+// EncodeAt is Encode for the file at the repository-relative path file:
+// its first line names the schema relative to file.
+func EncodeAt(file string, v any) ([]byte, error) {
 	var buf bytes.Buffer
 	switch v.(type) {
 	case Batch, *Batch:
-		buf.WriteString(SchemaComment("batch.schema.json"))
+		buf.WriteString(SchemaComment(file, schema.Batch))
 	case Receipt, *Receipt:
-		buf.WriteString(SchemaComment("receipt.schema.json"))
+		buf.WriteString(SchemaComment(file, schema.Receipt))
 	case Rejection, *Rejection:
-		buf.WriteString(SchemaComment("rejection.schema.json"))
+		buf.WriteString(SchemaComment(file, schema.Rejection))
 	}
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)

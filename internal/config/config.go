@@ -213,7 +213,7 @@ func DefaultGitHub(login string) string {
 }
 
 // Default is the configuration `crmops init` writes.
-const Default = `# yaml-language-server: $schema=https://raw.githubusercontent.com/crmops/crmops/main/schemas/config.schema.json
+const Default = `# yaml-language-server: $schema=schemas/config.schema.json
 version: 1
 crm:
   kind: sqlite                 # sqlite (embedded default) | hubspot

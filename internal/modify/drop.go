@@ -162,7 +162,7 @@ func (d *Dropper) Drop(ctx context.Context, req Request) (*Result, error) {
 				kept.Changes = append(kept.Changes, c)
 			}
 		}
-		if content, err = batch.Encode(kept); err != nil {
+		if content, err = batch.EncodeAt(o.Path, kept); err != nil {
 			return nil, err
 		}
 		if !PureDrop(o.Path, o.Content, content) {
@@ -319,7 +319,7 @@ func (d *Dropper) record(ctx context.Context, o *forge.Open, c gitrepo.Hash, dro
 	for _, ch := range dropped {
 		rej.Changes = append(rej.Changes, batch.Rejected(ch))
 	}
-	data, err := batch.Encode(rej)
+	data, err := batch.EncodeAt(file, rej)
 	if err != nil {
 		return "", err
 	}

@@ -631,7 +631,7 @@ func DefaultFor(proposers []string) string {
 		}
 		by = ", proposer: [" + strings.Join(quoted, ", ") + "]"
 	}
-	return `# yaml-language-server: $schema=https://raw.githubusercontent.com/crmops/crmops/main/schemas/policy.schema.json
+	return `# yaml-language-server: $schema=../schemas/policy.schema.json
 version: 1
 default: review                  # decision when no rule matches
 approvals: 1                     # approvals a review batch needs (a rule may raise it)

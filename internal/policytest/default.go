@@ -12,7 +12,8 @@ import (
 // and the proposer.
 const defaultTests = defaultHeader + "version: 1\ncases:\n" + defaultCases + localProposerCases
 
-const defaultHeader = `# Expected decisions of policies/default.yaml. crmops policy test runs every
+const defaultHeader = `# yaml-language-server: $schema=../../schemas/policytest.schema.json
+# Expected decisions of policies/default.yaml. crmops policy test runs every
 # file in policies/tests/ against the policy in the checkout, so a pull request
 # that changes the policy must keep these passing (or change them, visibly).
 #

@@ -303,13 +303,14 @@ func RecordRejection(ctx context.Context, ws *workspace.Workspace, o *forge.Open
 			rej.Changes = append(rej.Changes, batch.Rejected(c))
 		}
 	}
-	data, err := batch.Encode(rej)
+	file := batch.RejectionPath(o.Path)
+	data, err := batch.EncodeAt(file, rej)
 	if err != nil {
 		return err
 	}
 	who := gitrepo.Identity{Name: login, Email: workspace.LoginEmail(login), When: at}
 	msg := fmt.Sprintf("Reject batch %s\n\n%s\n\nCrmops-Batch: %s\nCrmops-Decision: rejected\nRejected-by: %s\n", o.BatchID, strings.TrimSpace(reason), o.BatchID, login)
-	_, err = ws.CommitToBase(ctx, map[string][]byte{batch.RejectionPath(o.Path): data}, msg, who)
+	_, err = ws.CommitToBase(ctx, map[string][]byte{file: data}, msg, who)
 	if err != nil {
 		return fmt.Errorf("record rejection of %s: %w", o.BatchID, err)
 	}

@@ -3,6 +3,7 @@ package schema_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
@@ -17,8 +18,10 @@ import (
 
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/config"
+	"github.com/crmops/crmops/internal/detect/detectors"
 	"github.com/crmops/crmops/internal/policy"
 	"github.com/crmops/crmops/internal/policytest"
+	"github.com/crmops/crmops/internal/sample"
 	"github.com/crmops/crmops/internal/schema"
 )
 
@@ -40,7 +43,22 @@ var formats = []format{
 	{schema.Rejection, func(_ string, d []byte) error { _, err := batch.DecodeRejection("", d); return err }},
 	{schema.Policy, func(n string, d []byte) error { _, err := policy.Load(n, d); return err }},
 	{schema.PolicyTest, func(n string, d []byte) error { _, err := policytest.Decode(n, d); return err }},
-	{schema.Config, func(n string, d []byte) error { _, err := config.Parse(n, d); return err }},
+	{schema.Config, decodeConfig},
+}
+
+// decodeConfig reads crmops.yaml as crmops detect does: the configuration,
+// then each detector's settings by the detector itself.
+func decodeConfig(name string, data []byte) error {
+	c, err := config.Parse(name, data)
+	if err != nil {
+		return err
+	}
+	for det, settings := range c.Detectors {
+		if _, err := detectors.New(name, det, &settings); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func formatOf(t *testing.T, name string) format {
@@ -55,13 +73,16 @@ func formatOf(t *testing.T, name string) format {
 }
 
 // compile compiles every schema in schemas/, checking each against the
-// draft 2020-12 meta-schema.
+// draft 2020-12 meta-schema. The schemas are loaded from their files with
+// a loader that reads files only, as an editor does offline: a reference
+// from one schema to another must resolve beside it.
 func compile(t *testing.T) map[string]*jsonschema.Schema {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
+	c := offlineCompiler()
+	out := map[string]*jsonschema.Schema{}
 	for _, f := range formats {
-		data, err := os.ReadFile(filepath.Join(root, "schemas", f.schema))
+		file := filepath.Join(root, schema.Dir, f.schema)
+		data, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,22 +90,25 @@ func compile(t *testing.T) map[string]*jsonschema.Schema {
 		if err != nil {
 			t.Fatalf("%s: %v", f.schema, err)
 		}
-		if id, _ := doc.(map[string]any)["$id"].(string); id != schema.URL(f.schema) {
-			t.Errorf("%s: $id %q, want %q", f.schema, id, schema.URL(f.schema))
+		if id, ok := doc.(map[string]any)["$id"]; ok {
+			t.Errorf("%s: $id %v: an absolute $id sends references to the published copy, which is not there offline; leave it out", f.schema, id)
 		}
-		if err := c.AddResource(schema.URL(f.schema), doc); err != nil {
-			t.Fatalf("%s: %v", f.schema, err)
-		}
-	}
-	out := map[string]*jsonschema.Schema{}
-	for _, f := range formats {
-		s, err := c.Compile(schema.URL(f.schema))
+		s, err := c.Compile(file)
 		if err != nil {
 			t.Fatalf("%s: %v", f.schema, err)
 		}
 		out[f.schema] = s
 	}
 	return out
+}
+
+// offlineCompiler compiles schemas from files only: any reference to a
+// URL fails to load.
+func offlineCompiler() *jsonschema.Compiler {
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.UseLoader(jsonschema.SchemeURLLoader{"file": jsonschema.FileLoader{}})
+	return c
 }
 
 // instance converts YAML to the JSON value an editor's schema check sees:
@@ -149,6 +173,11 @@ type example struct {
 	data []byte
 }
 
+// found names the examples read from files (the repository's YAML files,
+// the SPEC's blocks), which need not be crmops files; every other example
+// must decode as one of the formats.
+var found = map[string]bool{}
+
 // repositoryExamples are every YAML file in the repository, the formats'
 // texts in the code, files as crmops writes them, and the SPEC's examples
 // when shared/SPEC.md is beside the repository.
@@ -173,6 +202,7 @@ func repositoryExamples(t *testing.T) []example {
 			}
 			rel, _ := filepath.Rel(root, p)
 			out = append(out, example{filepath.ToSlash(rel), data})
+			found[filepath.ToSlash(rel)] = true
 		}
 		return nil
 	})
@@ -183,6 +213,29 @@ func repositoryExamples(t *testing.T) []example {
 	for name, data := range policytest.DefaultTests() {
 		out = append(out, example{"policytest.DefaultTests " + name, data})
 	}
+	// What crmops init --forge github and --crm salesforce write, and the
+	// quickstart's detectors.
+	for _, gh := range []bool{false, true} {
+		cfg, trusted := config.Default, []string(nil)
+		if gh {
+			cfg, trusted = config.DefaultGitHub("ops[bot]"), []string{"ops[bot]"}
+		}
+		kind := fmt.Sprintf(" (github %v)", gh)
+		out = append(out,
+			example{"config.DefaultGitHub" + kind, []byte(cfg)},
+			example{"config.ForSalesforce" + kind, []byte(config.ForSalesforce(cfg, detectors.SalesforceSettings))},
+			example{"policy.DefaultFor" + kind, []byte(policy.DefaultFor(trusted))},
+			example{"policy.ForSalesforce" + kind, []byte(policy.ForSalesforce(policy.DefaultFor(trusted)))})
+		for name, data := range policytest.DefaultTestsFor(trusted) {
+			out = append(out, example{"policytest.DefaultTestsFor" + kind + " " + name, data},
+				example{"policytest.DefaultTestsFor Salesforce" + kind + " " + name, []byte(policy.ForSalesforce(string(data)))})
+		}
+	}
+	inputs, err := sample.Generate(sample.Options{Seed: 1, Contacts: 30, Companies: 10}).Inputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, example{"the quickstart's crmops.yaml", []byte(strings.Replace(config.Default, "detectors: {}\n", inputs.Detectors, 1))})
 	out = append(out, written(t)...)
 	for _, spec := range []string{filepath.Join(root, "..", "shared", "SPEC.md")} {
 		data, err := os.ReadFile(spec)
@@ -191,6 +244,7 @@ func repositoryExamples(t *testing.T) []example {
 		}
 		for i, m := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(data, -1) {
 			out = append(out, example{"SPEC.md yaml block " + string(rune('1'+i)), m[1]})
+			found["SPEC.md yaml block "+string(rune('1'+i))] = true
 		}
 	}
 	return out
@@ -221,6 +275,16 @@ func written(t *testing.T) []example {
 			Changes:  []batch.ChangeResult{{ID: "c1", Status: "stale", ObservedBefore: v, After: v, At: at, Error: v}}})
 		add("written rejection "+string(rune('a'+i)), &batch.Rejection{Version: 1, Batch: b.ID, RejectedBy: v, At: at, Reason: v, PullRequest: 3,
 			Changes: []batch.RejectedChange{batch.Rejected(changes[0]), batch.Rejected(changes[1])}})
+		// What crmops revert proposes for the merge and the set.
+		undo := []batch.Change{
+			{ID: "c1", Kind: "dedupe", Object: "contacts", Record: "12", Op: batch.OpUnmerge, MergeFrom: "13", Source: "revert", Confidence: 1, Trigger: "manual", Reason: v, Snapshot: map[string]string{"email": v}},
+			{ID: "c2", Kind: "enrichment", Object: "contacts", Record: "1001", Op: "set", Field: "jobtitle", Before: v + "!", After: v, Source: "revert", Confidence: 1, Trigger: "manual"},
+		}
+		r := &batch.Batch{Version: 1, Created: at, Detector: "revert", Title: v, Changes: undo}
+		r.ID = batch.NewID(at, "revert", undo)
+		add("written revert "+string(rune('a'+i)), r)
+		add("written rejection of a revert "+string(rune('a'+i)), &batch.Rejection{Version: 1, Batch: r.ID, RejectedBy: v, At: at,
+			Changes: []batch.RejectedChange{batch.Rejected(undo[0]), batch.Rejected(undo[1])}})
 	}
 	return out
 }
@@ -232,22 +296,105 @@ func TestTheSchemasAreValidDraft202012(t *testing.T) {
 			t.Errorf("%s did not compile", f.schema)
 		}
 	}
-	t.Run("the comment line names the published schema", func(t *testing.T) {
-		want := "# yaml-language-server: $schema=https://raw.githubusercontent.com/crmops/crmops/main/schemas/batch.schema.json"
-		if got := schema.Comment(schema.Batch); got != want {
+	t.Run("the comment line names the schema by a path relative to the file", func(t *testing.T) {
+		for _, c := range []struct{ file, name, want string }{
+			{"proposals/2026-11/20261124T060000Z-enrichment-3f9c2a.yaml", schema.Batch, "../../schemas/batch.schema.json"},
+			{"proposals/2026-11/x.receipt.yaml", schema.Receipt, "../../schemas/receipt.schema.json"},
+			{"proposals/x.rejected.yaml", schema.Rejection, "../schemas/rejection.schema.json"},
+			{"proposals/a/b/c/x.yaml", schema.Batch, "../../../../schemas/batch.schema.json"},
+			{"./proposals//2026-11/x.yaml", schema.Batch, "../../schemas/batch.schema.json"},
+			{"policies/default.yaml", schema.Policy, "../schemas/policy.schema.json"},
+			{"policies/tests/default.yaml", schema.PolicyTest, "../../schemas/policytest.schema.json"},
+			{"crmops.yaml", schema.Config, "schemas/config.schema.json"},
+			{"/etc/crmops.yaml", schema.Config, schema.URL(schema.Config)},
+			{"../crmops.yaml", schema.Config, schema.URL(schema.Config)},
+		} {
+			if got := schema.Ref(c.file, c.name); got != c.want {
+				t.Errorf("Ref(%q, %s) = %s, want %s", c.file, c.name, got, c.want)
+			}
+		}
+		want := "# yaml-language-server: $schema=../../schemas/batch.schema.json"
+		if got := schema.Comment("proposals/2026-11/x.yaml", schema.Batch); got != want {
 			t.Errorf("Comment = %s", got)
 		}
 	})
+}
+
+// TestTheEmbeddedSchemasAreTheRepositorys: crmops init copies the schemas
+// the binary embeds; they are schemas/ as built.
+func TestTheEmbeddedSchemasAreTheRepositorys(t *testing.T) {
+	files := schema.Files()
+	for _, name := range schema.Names {
+		want, err := os.ReadFile(filepath.Join(root, schema.Dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := files[schema.Dir+"/"+name]; !ok || !bytes.Equal(got, want) {
+			t.Errorf("the embedded %s differs from schemas/%s", name, name)
+		}
+	}
+	if len(files) != len(schema.Names) {
+		t.Errorf("embedded %d schemas, schema.Names lists %d", len(files), len(schema.Names))
+	}
+}
+
+// TestEveryDefaultNamesItsSchemaRelativeToWhereInitWritesIt checks the
+// first lines of the files crmops init writes and of those Encode writes.
+func TestEveryDefaultNamesItsSchemaRelativeToWhereInitWritesIt(t *testing.T) {
+	firstLine := func(text string) string { line, _, _ := strings.Cut(text, "\n"); return line }
+	check := func(what, text, file, name string) {
+		t.Helper()
+		if got, want := firstLine(text), schema.Comment(file, name); got != want {
+			t.Errorf("%s begins %q, want %q", what, got, want)
+		}
+	}
+	check("config.Default", config.Default, config.File, schema.Config)
+	check("config.DefaultGitHub", config.DefaultGitHub("ops[bot]"), config.File, schema.Config)
+	check("config.ForSalesforce", config.ForSalesforce(config.Default, detectors.SalesforceSettings), config.File, schema.Config)
+	check("policy.Default", policy.Default, policy.Path, schema.Policy)
+	check("policy.DefaultFor", policy.ForSalesforce(policy.DefaultFor([]string{"ops[bot]"})), policy.Path, schema.Policy)
+	for _, trusted := range [][]string{nil, {"ops[bot]"}} {
+		for p, data := range policytest.DefaultTestsFor(trusted) {
+			check("policytest.DefaultTestsFor "+p, policy.ForSalesforce(string(data)), p, schema.PolicyTest)
+		}
+	}
+	at := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	changes := []batch.Change{{ID: "c1", Kind: "enrichment", Object: "contacts", Record: "1", Op: "set", Field: "jobtitle", After: "VP", Source: "clay", Confidence: 1}}
+	b := &batch.Batch{Version: 1, Created: at, Detector: "enrichment", Changes: changes}
+	b.ID = batch.NewID(at, "enrichment", changes)
+	for _, c := range []struct {
+		v          any
+		file, name string
+	}{
+		{b, batch.Path(b.ID), schema.Batch},
+		{*b, batch.Path(b.ID), schema.Batch},
+		{&batch.Receipt{Version: 1, Batch: b.ID}, batch.ReceiptPath(batch.Path(b.ID)), schema.Receipt},
+		{batch.Rejection{Version: 1, Batch: b.ID}, batch.RejectionPath(batch.Path(b.ID)), schema.Rejection},
+		{&batch.Rejection{Version: 1, Batch: "hand-made"}, "proposals/hand-made.rejected.yaml", schema.Rejection},
+	} {
+		data, err := batch.Encode(c.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("batch.Encode(%T)", c.v), string(data), c.file, c.name)
+	}
+	data, err := batch.EncodeAt("proposals/team-a/2026/11/"+b.ID+".yaml", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("batch.EncodeAt of a sharded batch", string(data), "proposals/team-a/2026/11/x.yaml", schema.Batch)
 }
 
 func TestEveryFileTheDecodersAcceptValidatesAgainstItsSchema(t *testing.T) {
 	schemas := compile(t)
 	accepted := map[string]int{}
 	for _, ex := range repositoryExamples(t) {
+		decoded := false
 		for _, f := range formats {
 			if f.decode(ex.name, ex.data) != nil {
 				continue
 			}
+			decoded = true
 			accepted[f.schema]++
 			t.Run(ex.name+" is a valid "+strings.TrimSuffix(f.schema, ".schema.json")+" file", func(t *testing.T) {
 				inst := instance(t, ex.data)
@@ -260,6 +407,13 @@ func TestEveryFileTheDecodersAcceptValidatesAgainstItsSchema(t *testing.T) {
 					}
 				}
 			})
+		}
+		if !decoded && !found[ex.name] {
+			var errs []string
+			for _, f := range formats {
+				errs = append(errs, f.schema+": "+f.decode(ex.name, ex.data).Error())
+			}
+			t.Errorf("%s decodes as no format:\n%s", ex.name, strings.Join(errs, "\n"))
 		}
 	}
 	for _, f := range formats {
@@ -367,6 +521,11 @@ var invalids = []invalid{
 	{"a merge with a field", schema.Batch, "    merge_from: \"1002\"\n", "    merge_from: \"1002\"\n    field: email\n"},
 	{"a merge without merge_from", schema.Batch, "    merge_from: \"1002\"\n", ""},
 	{"a dedupe change that is a set", schema.Batch, "    kind: enrichment\n", "    kind: dedupe\n"},
+	{"an unmerge with a field", schema.Batch, "    op: merge\n    merge_from: \"1002\"\n", "    op: unmerge\n    merge_from: \"1002\"\n    field: email\n"},
+	{"an unmerge without merge_from", schema.Batch, "    op: merge\n    merge_from: \"1002\"\n", "    op: unmerge\n"},
+	{"an unmerge of kind enrichment", schema.Batch, "    kind: dedupe\n    object: contacts\n    record: \"1001\"\n    op: merge\n", "    kind: enrichment\n    object: contacts\n    record: \"1001\"\n    op: unmerge\n"},
+	{"an unmerge with a survivor snapshot", schema.Batch, "    op: merge\n    merge_from: \"1002\"\n", "    op: unmerge\n    merge_from: \"1002\"\n    survivor_snapshot: {email: a@x.com}\n"},
+	{"an unmerge that follows a merge", schema.Batch, "    op: merge\n    merge_from: \"1002\"\n", "    op: unmerge\n    merge_from: \"1002\"\n    follows: c1\n"},
 	{"a snapshot with a nested value", schema.Batch, "    confidence: 0.93\n", "    confidence: 0.93\n    snapshot: {address: {city: Paris}}\n"},
 
 	{"an unknown approval mode", schema.Receipt, "mode: approved", "mode: maybe"},

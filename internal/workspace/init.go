@@ -13,6 +13,7 @@ import (
 	"github.com/crmops/crmops/internal/gitrepo"
 	"github.com/crmops/crmops/internal/policy"
 	"github.com/crmops/crmops/internal/policytest"
+	"github.com/crmops/crmops/internal/schema"
 )
 
 // LocalRemote is where init puts the local forge's bare repository when the
@@ -141,6 +142,11 @@ func scaffold(dir string, repo *gitrepo.Repo, head gitrepo.Hash, opts InitOption
 	// Tests covering every rule of the default policy, for crmops policy test.
 	for p, content := range policytest.DefaultTestsFor(trusted) {
 		want[p] = []byte(vocabulary(string(content)))
+	}
+	// The JSON Schemas the files above, and every file crmops writes, name
+	// on their first line by a path relative to themselves.
+	for p, content := range schema.Files() {
+		want[p] = content
 	}
 	committed := func(p string) ([]byte, bool) {
 		if head.IsZero() {
