@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,11 +14,15 @@ import (
 
 func newAuditCmd(f *factory) *cobra.Command {
 	var field string
-	var asJSON bool
+	var asJSON, noPager bool
 	cmd := &cobra.Command{
 		Use:   "audit OBJECT/ID",
 		Short: "Every proposal, decision, approver and execution for a record, from git alone",
-		Args:  args(cobra.ExactArgs(1)),
+		Long: "Lists every proposal, decision, approver and execution that touched a record, from git alone.\n" +
+			"On a terminal it is in colour (not with NO_COLOR set) and, when longer than the screen,\n" +
+			"shown through $CRMOPS_PAGER, else $PAGER, else less -FRX; set either to \"\" or cat, or pass\n" +
+			"--no-pager, to print it directly.",
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			object, id, err := splitRef(a[0])
 			if err != nil {
@@ -43,52 +48,57 @@ func newAuditCmd(f *factory) *cobra.Command {
 			}
 			if len(entries) == 0 {
 				fmt.Fprintf(f.out, "No proposals have touched %s/%s.\n", display.Terminal(object), display.Terminal(id))
+				return nil
 			}
-			for _, e := range entries {
-				printAuditEntry(f, e)
-			}
-			return nil
+			return f.paged(noPager, func(w io.Writer, c display.Colors) error {
+				for _, e := range entries {
+					printAuditEntry(w, c, e)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&field, "field", "", "only changes to this field (and merges)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "machine output")
+	cmd.Flags().BoolVar(&noPager, "no-pager", false, "print directly, without a pager")
 	return cmd
 }
 
-// printAuditEntry prints one entry for a person; every value goes through
-// display.Terminal (--json prints them as they are).
-func printAuditEntry(f *factory, e audit.Entry) {
+// printAuditEntry prints one entry for a person in colours c; every value
+// goes through display.Terminal before any colour (--json prints them as
+// they are).
+func printAuditEntry(w io.Writer, c display.Colors, e audit.Entry) {
 	t := display.Terminal
 	quoted := func(s string) string { return "\"" + t(s) + "\"" }
-	what := fmt.Sprintf("%s: %s -> %s", t(e.Field), quoted(e.Before), quoted(e.After))
+	what := fmt.Sprintf("%s: %s -> %s", t(e.Field), c.Removed(quoted(e.Before)), c.Added(quoted(e.After)))
 	switch e.Op {
 	case "merge":
 		what = fmt.Sprintf("merge %s/%s into %s", t(e.Object), t(e.MergeFrom), t(e.Record))
 	case "unmerge":
 		what = fmt.Sprintf("unmerge %s/%s from %s", t(e.Object), t(e.MergeFrom), t(e.Record))
 	}
-	fmt.Fprintf(f.out, "%s  %s\n", t(orDash(e.At)), what)
-	decision := t(e.Decision)
+	fmt.Fprintf(w, "%s  %s\n", c.Header(t(orDash(e.At))), what)
+	decision := c.Decision(e.Decision)
 	if len(e.Approvers) > 0 {
 		decision += " by " + joined(e.Approvers)
 	}
-	fmt.Fprintf(f.out, "    %s · %s · source %s · confidence %.2f\n", t(e.Status), decision, t(orDash(e.Source)), e.Confidence)
-	fmt.Fprintf(f.out, "    batch %s %s", t(e.Batch), t(e.Change))
+	fmt.Fprintf(w, "    %s · %s · source %s · confidence %.2f\n", c.Status(e.Status), decision, t(orDash(e.Source)), e.Confidence)
+	fmt.Fprintf(w, "    batch %s %s", t(e.Batch), t(e.Change))
 	if e.Commit != "" {
-		fmt.Fprintf(f.out, " · commit %s", t(workspace.Short(e.Commit)))
+		fmt.Fprintf(w, " · commit %s", t(workspace.Short(e.Commit)))
 	}
 	if e.Policy != "" {
-		fmt.Fprintf(f.out, " · %s", t(shortPolicy(e.Policy)))
+		fmt.Fprintf(w, " · %s", t(shortPolicy(e.Policy)))
 	}
 	if len(e.Rules) > 0 {
-		fmt.Fprintf(f.out, " (%s)", joined(e.Rules))
+		fmt.Fprintf(w, " (%s)", joined(e.Rules))
 	}
-	fmt.Fprintln(f.out)
+	fmt.Fprintln(w)
 	if e.Error != "" {
-		fmt.Fprintf(f.out, "    %s\n", t(e.Error))
+		fmt.Fprintf(w, "    %s\n", c.Removed(t(e.Error)))
 	}
 	for _, m := range e.ModifiedBy {
-		fmt.Fprintf(f.out, "    modified before the merge by %s\n", t(m))
+		fmt.Fprintf(w, "    modified before the merge by %s\n", t(m))
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/crmops/crmops/internal/crm"
 	"github.com/crmops/crmops/internal/crm/csvio"
 	"github.com/crmops/crmops/internal/crm/sqlite"
+	"github.com/crmops/crmops/internal/detect/progress"
 	"github.com/crmops/crmops/internal/seed"
 )
 
@@ -244,13 +245,19 @@ func newCRMSeedCmd(f *factory) *cobra.Command {
 				return err
 			}
 			defer db.Close()
+			// A large seed takes a while (200,000 contacts: some 15 s):
+			// a bar on a terminal, a line every 10 s in a log.
+			reporter := progress.New(f.err, f.terminal(), f.now)
+			opts.Progress = func(object string, done, total int) { reporter.Step("seed: writing "+object, done, total) }
 			tr, err := seed.Generate(cmd.Context(), opts, seed.SinkFunc(func(ctx context.Context, obj string, recs []crm.Record) error {
 				_, _, err := db.Upsert(ctx, obj, recs, "seed")
 				return err
 			}))
 			if err != nil {
+				reporter.Stop()
 				return err
 			}
+			reporter.Done()
 			if truth != "" {
 				out, err := os.Create(truth)
 				if err != nil {

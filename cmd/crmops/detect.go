@@ -15,6 +15,7 @@ import (
 	"github.com/crmops/crmops/internal/detect/dedupe/evaluate"
 	"github.com/crmops/crmops/internal/detect/progress"
 	"github.com/crmops/crmops/internal/propose"
+	"github.com/crmops/crmops/internal/workflows"
 	"github.com/crmops/crmops/internal/workspace"
 )
 
@@ -54,9 +55,7 @@ func newDetectCmd(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := writeStepSummary(f, rows); err != nil {
-				return err
-			}
+			writeStepSummary(f, rows, opts.DryRun)
 			return printProposals(f, res, asJSON)
 		},
 	}
@@ -150,10 +149,11 @@ func runDetectors(ctx context.Context, f *factory, ws *workspace.Workspace, name
 			return nil, nil, err
 		}
 		detected, err := d.Detect(ctx, detect.Env{CRM: c, Dir: ws.Dir, Progress: reporter})
-		reporter.Done()
 		if err != nil {
+			reporter.Stop()
 			return nil, nil, fmt.Errorf("detect %s: %w", name, err)
 		}
+		reporter.Done()
 		reportProblems(f, name, detected)
 		if err := validateDetected(name, detected.Changes); err != nil {
 			return nil, nil, err
@@ -183,13 +183,6 @@ func configuredDetectors(ws *workspace.Workspace) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// terminal reports whether stderr is a person's terminal (progress bars)
-// rather than a log (CI: plain lines).
-func (f *factory) terminal() bool {
-	file, ok := f.err.(*os.File)
-	return ok && f.getenv("CI") == "" && progress.IsTerminal(file)
 }
 
 // reportProblems prints the input rows a detector skipped: a summary line,
@@ -226,33 +219,24 @@ type summaryRow struct {
 }
 
 // writeStepSummary appends a Markdown report to $GITHUB_STEP_SUMMARY, the
-// file GitHub Actions shows on the run's page.
-func writeStepSummary(f *factory, rows []summaryRow) error {
+// file GitHub Actions shows on the run's page: the totals once, then per
+// detector what it found and what of it was proposed, then the batches.
+// A summary that cannot be written is a warning: the proposals stand.
+func writeStepSummary(f *factory, rows []summaryRow, dryRun bool) {
 	path := f.getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
-		return nil
+		return
 	}
-	var b strings.Builder
-	b.WriteString("## crmops detect\n\n| detector | found | skipped rows | batch | decision | changes | state |\n|---|---|---|---|---|---|---|\n")
-	for _, r := range rows {
-		if len(r.run.Outcomes) == 0 {
-			fmt.Fprintf(&b, "| %s | %d | %d | — | — | 0 | nothing new |\n", r.detector, r.found, r.skipped)
-		}
+	runs := make([]workflows.DetectorRun, len(rows))
+	for i, r := range rows {
+		runs[i] = workflows.DetectorRun{Detector: r.detector, Found: r.found, Skipped: r.skipped,
+			NotProposed: len(r.run.Plan.Skipped), Denied: len(r.run.Plan.Denied)}
 		for _, o := range r.run.Outcomes {
-			state := o.State
-			if o.PullRequest > 0 {
-				state += fmt.Sprintf(" (#%d)", o.PullRequest)
-			}
-			fmt.Fprintf(&b, "| %s | %d | %d | `%s` | %s | %d | %s |\n", r.detector, r.found, r.skipped, o.Batch, o.Decision, o.Changes, state)
+			runs[i].Batches = append(runs[i].Batches, workflows.ProposedBatch{Batch: o.Batch, Decision: o.Decision, State: o.State,
+				Changes: o.Changes, PullRequest: o.PullRequest, URL: o.URL})
 		}
 	}
-	file, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("step summary: %w", err)
+	if err := workflows.AppendSummary(path, workflows.DetectSummary(runs, dryRun)+"\n"); err != nil {
+		fmt.Fprintln(f.err, "crmops: warning: "+err.Error())
 	}
-	if _, err := file.WriteString(b.String() + "\n"); err != nil {
-		file.Close()
-		return fmt.Errorf("step summary: %w", err)
-	}
-	return file.Close()
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -81,10 +83,15 @@ func newReviewListCmd(f *factory) *cobra.Command {
 }
 
 func newReviewShowCmd(f *factory) *cobra.Command {
-	return &cobra.Command{
+	var noPager bool
+	cmd := &cobra.Command{
 		Use:   "show BATCH",
 		Short: "Show a proposal's changes as diffs, with each change's decision and rule",
-		Args:  args(cobra.ExactArgs(1)),
+		Long: "Shows a proposal (or a merged batch, with what apply recorded) as a reviewer reads it.\n" +
+			"On a terminal it is in colour (not with NO_COLOR set) and, when longer than the screen,\n" +
+			"shown through $CRMOPS_PAGER, else $PAGER, else less -FRX; set either to \"\" or cat, or pass\n" +
+			"--no-pager, to print it directly.",
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			svc, err := f.reviewService()
 			if err != nil {
@@ -95,7 +102,14 @@ func newReviewShowCmd(f *factory) *cobra.Command {
 			}
 			o, err := openProposal(cmd, svc, a[0])
 			if errors.Is(err, forge.ErrNoProposal) {
-				return showMerged(cmd, f, svc, a[0])
+				m, err := svc.FindMerged(cmd.Context(), a[0])
+				if err != nil {
+					return err
+				}
+				return f.paged(noPager, func(w io.Writer, c display.Colors) error {
+					showMerged(w, c, svc, m)
+					return nil
+				})
 			}
 			if err != nil {
 				return err
@@ -107,20 +121,29 @@ func newReviewShowCmd(f *factory) *cobra.Command {
 			if ev.Batch == nil {
 				return errors.New(ev.Blocked)
 			}
-			t := display.Terminal
-			fmt.Fprintf(f.out, "branch   %s (head %s, proposed by %s)\n", t(o.Branch), t(workspace.Short(o.Head)), t(o.Author))
-			review.Render(f.out, ev.Batch, ev.Verdict)
-			fmt.Fprintln(f.out)
-			for _, ap := range ev.Approvals {
-				fmt.Fprintf(f.out, "approved by %s at %s\n", t(ap.Login), ap.At.UTC().Format("2006-01-02 15:04Z"))
-			}
-			if ev.Decision != "" {
-				fmt.Fprintf(f.out, "mergeable: %s (run: crmops merge %s)\n", t(ev.Decision), t(o.BatchID))
-			} else {
-				fmt.Fprintf(f.out, "not mergeable yet: %s\n", t(ev.Blocked))
-			}
-			return nil
+			return f.paged(noPager, func(w io.Writer, c display.Colors) error {
+				showOpen(w, c, o, ev)
+				return nil
+			})
 		},
+	}
+	cmd.Flags().BoolVar(&noPager, "no-pager", false, "print directly, without a pager")
+	return cmd
+}
+
+// showOpen renders an open proposal and what it waits for.
+func showOpen(w io.Writer, c display.Colors, o *forge.Open, ev *review.Evaluation) {
+	t := display.Terminal
+	fmt.Fprintf(w, "%s   %s (head %s, proposed by %s)\n", c.Header("branch"), t(o.Branch), t(workspace.Short(o.Head)), t(o.Author))
+	review.RenderColors(w, ev.Batch, ev.Verdict, c)
+	fmt.Fprintln(w)
+	for _, ap := range ev.Approvals {
+		fmt.Fprintf(w, "approved by %s at %s\n", t(ap.Login), ap.At.UTC().Format("2006-01-02 15:04Z"))
+	}
+	if ev.Decision != "" {
+		fmt.Fprintf(w, "%s %s (run: crmops merge %s)\n", c.Header("mergeable:"), c.Decision(ev.Decision), t(o.BatchID))
+	} else {
+		fmt.Fprintf(w, "%s %s\n", c.Header("not mergeable yet:"), t(ev.Blocked))
 	}
 }
 
@@ -147,42 +170,38 @@ func openProposal(cmd *cobra.Command, svc *review.Service, ref string) (*forge.O
 
 // showMerged renders a batch that is already on the base branch, with what
 // apply recorded for each change.
-func showMerged(cmd *cobra.Command, f *factory, svc *review.Service, id string) error {
-	m, err := svc.FindMerged(cmd.Context(), id)
-	if err != nil {
-		return err
-	}
+func showMerged(w io.Writer, c display.Colors, svc *review.Service, m *review.Merged) {
 	t := display.Terminal
-	fmt.Fprintf(f.out, "file     %s (merged)\n", t(m.Path))
+	fmt.Fprintf(w, "%s     %s (merged)\n", c.Header("file"), t(m.Path))
 	if m.EditedAfterMerge {
-		fmt.Fprintf(f.out, "warning  the file on %s was edited after its merge; shown is the batch as merged (what ran or will run)\n", t(svc.WS.Branch()))
+		fmt.Fprintf(w, "%s  the file on %s was edited after its merge; shown is the batch as merged (what ran or will run)\n", c.Header("warning"), t(svc.WS.Branch()))
 	}
 	for _, mod := range receiptModified(m.Receipt) {
-		fmt.Fprintf(f.out, "modified %s by %s before the merge\n", t(workspace.Short(mod.Commit)), t(mod.By))
+		fmt.Fprintf(w, "%s %s by %s before the merge\n", c.Header("modified"), t(workspace.Short(mod.Commit)), t(mod.By))
 	}
-	review.Render(f.out, m.Batch, m.Verdict)
-	fmt.Fprintln(f.out)
+	review.RenderColors(w, m.Batch, m.Verdict, c)
+	fmt.Fprintln(w)
 	if m.Receipt == nil {
-		fmt.Fprintln(f.out, "not applied yet (run: crmops apply)")
-		return nil
+		fmt.Fprintln(w, "not applied yet (run: crmops apply)")
+		return
 	}
 	a := m.Receipt.Approval
-	fmt.Fprintf(f.out, "applied: %s", t(a.Mode))
+	fmt.Fprintf(w, "%s %s", c.Header("applied:"), c.Decision(a.Mode))
 	for _, ap := range a.Approvers {
-		fmt.Fprintf(f.out, ", approved by %s", t(ap.Login))
+		fmt.Fprintf(w, ", approved by %s", t(ap.Login))
 	}
-	fmt.Fprintf(f.out, "; policy %s\n", t(shortPolicy(a.Policy)))
+	fmt.Fprintf(w, "; policy %s\n", t(shortPolicy(a.Policy)))
 	if a.Refused != "" {
-		fmt.Fprintf(f.out, "refused: %s\n", t(a.Refused))
+		fmt.Fprintf(w, "%s %s\n", c.Removed("refused:"), t(a.Refused))
 	}
 	for _, r := range m.Receipt.Changes {
-		fmt.Fprintf(f.out, "  %-4s %-16s %s", t(r.ID), t(r.Status), r.At.UTC().Format("2006-01-02 15:04:05Z"))
+		status := t(r.Status)
+		fmt.Fprintf(w, "  %-4s %s%s %s", t(r.ID), c.Status(r.Status), strings.Repeat(" ", max(16-utf8.RuneCountInString(status), 0)), r.At.UTC().Format("2006-01-02 15:04:05Z"))
 		if r.Error != "" {
-			fmt.Fprintf(f.out, "  %s", t(r.Error))
+			fmt.Fprintf(w, "  %s", t(r.Error))
 		}
-		fmt.Fprintln(f.out)
+		fmt.Fprintln(w)
 	}
-	return nil
 }
 
 func newReviewApproveCmd(f *factory) *cobra.Command {

@@ -21,8 +21,17 @@ import (
 // a batch cannot move the cursor, erase what was printed, write a link or
 // reorder a line on the reviewer's screen.
 func Render(w io.Writer, b *batch.Batch, bv policy.BatchVerdict) {
+	RenderColors(w, b, bv, display.NoColor)
+}
+
+// RenderColors is Render in colour col: labels and change headers bold,
+// removed text red, added text green, each decision in its colour. The
+// colours go on text already escaped; with display.NoColor the output is
+// Render's, byte for byte.
+func RenderColors(w io.Writer, b *batch.Batch, bv policy.BatchVerdict, col display.Colors) {
 	t := display.Terminal
-	fmt.Fprintf(w, "batch    %s\ntitle    %s\n", t(b.ID), t(b.Title))
+	h := col.Header
+	fmt.Fprintf(w, "%s    %s\n%s    %s\n", h("batch"), t(b.ID), h("title"), t(b.Title))
 	proposer := "unknown to the forge"
 	if bv.Proposer.Login != "" {
 		proposer = t(bv.Proposer.Login) + " (as the forge knows it)"
@@ -33,30 +42,31 @@ func Render(w io.Writer, b *batch.Batch, bv policy.BatchVerdict) {
 	if bv.Proposer.Outside {
 		proposer += ", from outside this repository (a fork): never trusted with auto decisions"
 	}
-	fmt.Fprintf(w, "proposer %s\ndetector %s (as the batch says)\ncreated  %s\n", proposer, t(b.Detector), b.Created.UTC().Format("2006-01-02 15:04:05Z"))
+	fmt.Fprintf(w, "%s %s\n%s %s (as the batch says)\n%s  %s\n", h("proposer"), proposer, h("detector"), t(b.Detector), h("created"), b.Created.UTC().Format("2006-01-02 15:04:05Z"))
 	if bv.Frozen {
-		fmt.Fprintf(w, "frozen   the repository is frozen (policy freeze: true): every auto decision is review until it is lifted\n")
+		fmt.Fprintf(w, "%s   the repository is frozen (policy freeze: true): every auto decision is review until it is lifted\n", h("frozen"))
 	}
 	rules := make([]string, len(bv.Rules))
 	for i, r := range bv.Rules {
 		rules[i] = t(r)
 	}
-	fmt.Fprintf(w, "decision %s (rules: %s; approvals needed: %d)\n", t(string(bv.Decision)), strings.Join(rules, ", "), bv.Approvals)
+	fmt.Fprintf(w, "%s %s (rules: %s; approvals needed: %d)\n", h("decision"), col.Decision(string(bv.Decision)), strings.Join(rules, ", "), bv.Approvals)
 	if bv.Why != "" {
-		fmt.Fprintf(w, "why      %s\n", t(bv.Why))
+		fmt.Fprintf(w, "%s      %s\n", h("why"), t(bv.Why))
 	}
 	if b.Review != "" {
-		fmt.Fprintf(w, "review   %s\n", t(b.Review))
+		fmt.Fprintf(w, "%s   %s\n", h("review"), t(b.Review))
 	}
 	for i, c := range b.Changes {
 		v := verdict(bv, i)
+		decided := "[" + col.Decision(string(v.Decision)) + ": " + t(v.Rule) + "]"
 		fmt.Fprintln(w)
 		switch c.Op {
 		case batch.OpMerge:
-			fmt.Fprintf(w, "%s  merge %s/%s into %s/%s  [%s: %s]\n", t(c.ID), t(c.Object), t(c.MergeFrom), t(c.Object), t(c.Record), t(string(v.Decision)), t(v.Rule))
+			fmt.Fprintf(w, "%s  %s\n", h(fmt.Sprintf("%s  merge %s/%s into %s/%s", t(c.ID), t(c.Object), t(c.MergeFrom), t(c.Object), t(c.Record))), decided)
 			renderSideBySide(w, c)
 		case batch.OpUnmerge:
-			fmt.Fprintf(w, "%s  unmerge %s/%s from %s/%s  [%s: %s]\n", t(c.ID), t(c.Object), t(c.MergeFrom), t(c.Object), t(c.Record), t(string(v.Decision)), t(v.Rule))
+			fmt.Fprintf(w, "%s  %s\n", h(fmt.Sprintf("%s  unmerge %s/%s from %s/%s", t(c.ID), t(c.Object), t(c.MergeFrom), t(c.Object), t(c.Record))), decided)
 			if len(c.Snapshot) == 0 {
 				fmt.Fprintf(w, "    no snapshot to write to the split-out record\n")
 				break
@@ -66,8 +76,8 @@ func Render(w io.Writer, b *batch.Batch, bv policy.BatchVerdict) {
 				fmt.Fprintf(w, "      %s: %s\n", t(k), t(c.Snapshot[k]))
 			}
 		default:
-			fmt.Fprintf(w, "%s  %s/%s  %s  [%s: %s]\n", t(c.ID), t(c.Object), t(c.Record), t(c.Field), t(string(v.Decision)), t(v.Rule))
-			for _, line := range Diff(c.Before, c.After) {
+			fmt.Fprintf(w, "%s  %s\n", h(fmt.Sprintf("%s  %s/%s  %s", t(c.ID), t(c.Object), t(c.Record), t(c.Field))), decided)
+			for _, line := range DiffColors(c.Before, c.After, col) {
 				fmt.Fprintf(w, "    %s\n", line)
 			}
 		}
@@ -201,7 +211,12 @@ func long(before, after string) bool {
 // visible at a glance. Every piece is
 // escaped with display.TerminalLines: a line holds no control, bidi or
 // invisible character; only the values' line feeds split lines.
-func Diff(before, after string) []string {
+func Diff(before, after string) []string { return DiffColors(before, after, display.NoColor) }
+
+// DiffColors is Diff in colour c: a removed value or piece red, an added
+// one green, each line coloured on its own (a pager shows lines one by
+// one). The markers stay: the colours repeat what they say.
+func DiffColors(before, after string, c display.Colors) []string {
 	show := func(s string) string {
 		if s == "" {
 			return "(empty)"
@@ -209,16 +224,24 @@ func Diff(before, after string) []string {
 		return display.Terminal(s)
 	}
 	if before == "" || !long(before, after) {
-		return []string{"- " + show(before), "+ " + show(after)}
+		return []string{c.Removed("- " + show(before)), c.Added("+ " + show(after))}
+	}
+	// paint colours each line of an escaped piece on its own.
+	paint := func(text string, col func(string) string) string {
+		lines := strings.Split(text, "\n")
+		for i, l := range lines {
+			lines[i] = col(l)
+		}
+		return strings.Join(lines, "\n")
 	}
 	var b strings.Builder
 	for _, d := range diffValues(before, after) {
 		text := strings.Join(display.TerminalLines(d.Text), "\n")
 		switch d.Type {
 		case diffmatchpatch.DiffDelete:
-			b.WriteString("[-" + text + "-]")
+			b.WriteString(paint("[-"+text+"-]", c.Removed))
 		case diffmatchpatch.DiffInsert:
-			b.WriteString("{+" + text + "+}")
+			b.WriteString(paint("{+"+text+"+}", c.Added))
 		default:
 			b.WriteString(text)
 		}

@@ -2,11 +2,13 @@ package review
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/display"
 	"github.com/crmops/crmops/internal/policy"
 )
 
@@ -67,7 +69,9 @@ func TestRenderNamesEachChangesDecisionAndRule(t *testing.T) {
 	}
 }
 
-func TestRenderShowsEscapeSequencesInsteadOfRunningThem(t *testing.T) {
+// renderHostileBatch holds, in every value a reviewer reads, escape sequences
+// and invisible characters.
+func renderHostileBatch() (*batch.Batch, policy.BatchVerdict) {
 	const (
 		up     = "\x1b[1A"
 		erase  = "\x1b[2K"
@@ -87,9 +91,28 @@ func TestRenderShowsEscapeSequencesInsteadOfRunningThem(t *testing.T) {
 		}}
 	bv := policy.BatchVerdict{Decision: policy.Review, Approvals: 1, Rules: []string{"r" + up}, Proposer: policy.Proposer{Login: "mallory" + erase, Outside: true},
 		Frozen: true, Why: "why" + bell, Changes: []policy.Verdict{{Decision: policy.Review, Rule: "x" + up, Why: "guard" + rlo}, {Decision: policy.Review, Rule: "y"}, {Decision: policy.Review, Rule: "z"}}}
-	var out bytes.Buffer
-	Render(&out, b, bv)
-	got := out.String()
+	return b, bv
+}
+
+func TestRenderShowsEscapeSequencesInsteadOfRunningThem(t *testing.T) {
+	b, bv := renderHostileBatch()
+	for _, col := range []display.Colors{display.NoColor, display.Colorful(true)} {
+		var out bytes.Buffer
+		RenderColors(&out, b, bv, col)
+		// Colours are the only escape sequences; without them the text
+		// is the plain one.
+		got := sgr.ReplaceAllString(out.String(), "")
+		checkHostileRender(t, got)
+	}
+}
+
+func checkHostileRender(t *testing.T, got string) {
+	t.Helper()
+	const (
+		rlo    = "\u202E"
+		hidden = "\u200B"
+	)
+
 	for _, bad := range []string{"\x1b", "\a", "\r", "\x9b", "\u009b", rlo, hidden} {
 		if strings.Contains(got, bad) {
 			t.Errorf("the output holds %q:\n%s", bad, got)
@@ -119,5 +142,40 @@ func TestRenderShowsEscapeSequencesInsteadOfRunningThem(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("the output lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+var sgr = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+func TestRenderInColourIsThePlainTextWithColours(t *testing.T) {
+	b, bv := renderHostileBatch()
+	b.Changes = append(b.Changes, batch.Change{ID: "c4", Kind: "enrichment", Object: "contacts", Record: "1004", Op: "set", Field: "jobtitle", After: "VP", Source: "clay"})
+	bv.Changes = append(bv.Changes, policy.Verdict{Decision: policy.Auto, Rule: "fill"})
+	var plain, none, coloured bytes.Buffer
+	Render(&plain, b, bv)
+	RenderColors(&none, b, bv, display.NoColor)
+	RenderColors(&coloured, b, bv, display.Colorful(true))
+	if none.String() != plain.String() {
+		t.Errorf("RenderColors without colour differs from Render")
+	}
+	if sgr.ReplaceAllString(coloured.String(), "") != plain.String() {
+		t.Errorf("colours removed, the coloured render is not the plain one:\n%s\n---\n%s", coloured.String(), plain.String())
+	}
+	for _, want := range []string{
+		"\x1b[1mbatch\x1b[22m    b1",
+		"decision\x1b[22m \x1b[33mreview\x1b[0m",
+		"[\x1b[32mauto\x1b[0m: fill]",
+		"\x1b[31m- CTO⟨U+000D⟩\x1b[0m",
+		"\x1b[32m+ VP\x1b[0m",
+		"\x1b[31m[-⟨U+001B⟩[31m-]\x1b[0m",
+	} {
+		if !strings.Contains(coloured.String(), want) {
+			t.Errorf("coloured render lacks %q:\n%q", want, coloured.String())
+		}
+	}
+	// An inline insertion over two lines is coloured line by line.
+	lines := DiffColors(strings.Repeat("long text ", 10), strings.Repeat("long text ", 10)+"new\nsecond", display.Colorful(true))
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], "\x1b[0m") || !strings.HasPrefix(lines[1], "~ \x1b[32m") {
+		t.Errorf("a two-line insertion: %q", lines)
 	}
 }

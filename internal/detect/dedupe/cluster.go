@@ -96,17 +96,25 @@ type component struct {
 	edges   []edge
 }
 
+// groupingEvery is how many joined pairs pass between progress reports.
+const groupingEvery = 50_000
+
 // components joins the accepted pairs transitively (union-find), in List
 // order of their first member; groups larger than maxGroup are reported
-// instead.
-func (l *linker) components(edges []edge, res *detect.Result) []*component {
+// instead. step reports how many pairs are joined so far.
+func (l *linker) components(edges []edge, res *detect.Result, step func(done, total int)) []*component {
+	step(0, len(edges))
 	if len(edges) == 0 {
 		return nil
 	}
 	uf := newUnionFind(l.t.len())
-	for _, e := range edges {
+	for i, e := range edges {
 		uf.union(e.a, e.b)
+		if (i+1)%groupingEvery == 0 {
+			step(i+1, len(edges))
+		}
 	}
+	step(len(edges), len(edges))
 	byRoot := map[int32]*component{}
 	var roots []int32
 	for _, e := range edges {

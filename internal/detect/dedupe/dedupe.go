@@ -573,8 +573,7 @@ func (d *Detector) dedupe(ctx context.Context, env detect.Env, obj string, res *
 	if err != nil || l == nil {
 		return err
 	}
-	env.Progress.Step("dedupe: grouping "+obj, 0, 0)
-	comps := l.components(edges, res)
+	comps := l.components(edges, res, func(done, total int) { env.Progress.Step("dedupe: grouping "+obj, done, total) })
 	changes, err := d.changes(ctx, env, l, comps, res, ids)
 	if err != nil {
 		return err
