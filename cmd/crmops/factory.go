@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/user"
 	"runtime/debug"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/crmops/crmops/internal/crm/sqlite"
 	"github.com/crmops/crmops/internal/detect"
 	"github.com/crmops/crmops/internal/detect/detectors"
+	"github.com/crmops/crmops/internal/doctor"
 	"github.com/crmops/crmops/internal/forge"
 	"github.com/crmops/crmops/internal/forge/github"
 	"github.com/crmops/crmops/internal/forge/local"
@@ -50,8 +52,60 @@ func newFactory(in io.Reader, out, errOut io.Writer, getenv func(string) string)
 	return &factory{in: in, out: out, err: errOut, getenv: getenv, now: time.Now}
 }
 
+// workspace opens the repository every command works on: --repo, or
+// without it the one the working directory is in (found upwards, as git
+// finds its work tree), with its whole configuration checked, each
+// detector's settings included, so that a mistake anywhere in crmops.yaml
+// stops every command at its line, not only the command that reads it.
 func (f *factory) workspace() (*workspace.Workspace, error) {
-	return workspace.Open(f.repoDir, f.configPath)
+	ws, err := f.openWorkspace()
+	if err != nil {
+		return nil, err
+	}
+	if err := f.checkDetectors(ws); err != nil {
+		return nil, err
+	}
+	return ws, nil
+}
+
+// openWorkspace opens the repository and loads crmops.yaml without
+// building the detectors. --repo's default "." means "find it from the
+// working directory" (workspace.Open with dir ""); --config stays relative
+// to the working directory.
+func (f *factory) openWorkspace() (*workspace.Workspace, error) {
+	dir := f.repoDir
+	if dir == "." {
+		dir = ""
+	}
+	return workspace.Open(dir, f.configPath)
+}
+
+// configFile is the name crmops.yaml goes by in messages (as detect names
+// it) and the path to read it from.
+func (f *factory) configFile(ws *workspace.Workspace) (name, path string) {
+	if f.configPath != "" {
+		return f.configPath, f.configPath
+	}
+	return config.File, ws.Path(config.File)
+}
+
+// configuredDetectorList lists detectors: in file order, each with the
+// line of its key; the file is read again for those lines only.
+func (f *factory) configuredDetectorList(ws *workspace.Workspace) []doctor.Detector {
+	_, path := f.configFile(ws)
+	src, _ := os.ReadFile(path) // without it every entry is put at detectors:'s line
+	return doctor.Detectors(src, ws.Config.Detectors, ws.Config.Pos.KeyLine("detectors"))
+}
+
+// checkDetectors builds every configured detector, decoding its settings
+// strictly without reading its input (detectors.New opens no file), and
+// refuses a name no detector has, at its line.
+func (f *factory) checkDetectors(ws *workspace.Workspace) error {
+	name, _ := f.configFile(ws)
+	return doctor.ValidateDetectors(name, f.configuredDetectorList(ws), detectors.Names(), func(detector string, settings *yaml.Node) error {
+		_, err := f.detector(name, detector, settings)
+		return err
+	})
 }
 
 // connector opens the CRM the configuration names.

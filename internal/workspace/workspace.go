@@ -31,8 +31,18 @@ type Workspace struct {
 }
 
 // Open opens the repository at dir with the configuration at configPath
-// ("" = crmops.yaml in dir).
+// ("" = crmops.yaml in dir). dir "" means the repository the working
+// directory is in, found as git finds its work tree (see Find); configPath,
+// when given, is a path as the user typed it, relative to the working
+// directory.
 func Open(dir, configPath string) (*Workspace, error) {
+	if dir == "" {
+		found, err := Find(".", configPath)
+		if err != nil {
+			return nil, err
+		}
+		dir = found
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
@@ -49,6 +59,59 @@ func Open(dir, configPath string) (*Workspace, error) {
 		return nil, fmt.Errorf("%s is not a git repository (run crmops init): %w", abs, err)
 	}
 	return &Workspace{Dir: abs, Config: cfg, Git: repo}, nil
+}
+
+// Find returns the root of the change-request repository that start (a
+// directory) is in: the first directory, from start upwards, that holds
+// crmops.yaml. The search stops at the root of the git work tree start is
+// in (the first directory holding .git), so a repository is never
+// confused with another one above it, or else at the filesystem root.
+//
+// With configPath set (--config), the configuration is that file and the
+// repository need not hold crmops.yaml: the root is the first directory
+// holding crmops.yaml or .git, or, when there is none, start itself (which
+// Open then reports is not a git repository).
+func Find(start, configPath string) (string, error) {
+	abs, err := filepath.Abs(start)
+	if err != nil {
+		return "", fmt.Errorf("find the repository from %s: %w", start, err)
+	}
+	for dir := abs; ; {
+		if isFile(filepath.Join(dir, config.File)) {
+			return dir, nil
+		}
+		_, gitErr := os.Stat(filepath.Join(dir, ".git"))
+		if gitErr == nil && configPath != "" {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if gitErr == nil || parent == dir {
+			if configPath != "" {
+				return abs, nil
+			}
+			return "", notFound(abs, dir, gitErr == nil)
+		}
+		dir = parent
+	}
+}
+
+// notFound is Find's one-line error: where it looked, where it stopped and
+// why, and what to do.
+func notFound(start, stop string, worktree bool) error {
+	where := "in " + start
+	if stop != start {
+		where = fmt.Sprintf("in %s or any directory above it up to %s", start, stop)
+	}
+	why := "the filesystem root"
+	if worktree {
+		why = "the root of its git work tree"
+	}
+	return fmt.Errorf("no %s %s (%s); run crmops init to create a repository, or pass --repo DIR", config.File, where, why)
+}
+
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir()
 }
 
 // Path resolves a repository-relative path (such as the CRM database).
