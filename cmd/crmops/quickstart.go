@@ -158,10 +158,10 @@ func printNextSteps(f *factory, dir string, res *propose.Result) {
 	if example != "" {
 		fmt.Fprintf(f.out, "  crmops review show %s\n", example)
 		fmt.Fprintf(f.out, "  crmops review approve %s --as alice\n", example)
-		fmt.Fprintf(f.out, "  crmops merge %s --as alice\n", example)
+		fmt.Fprintf(f.out, "  crmops merge %s --as bob\n", example)
 	}
 	fmt.Fprintln(f.out, "  crmops apply                            # execute what was merged")
 	fmt.Fprintln(f.out, "  crmops audit contacts/1001              # who changed what, when, under which policy")
 	io.WriteString(f.out, "  git log --format='%h %s%n%b'            # the audit trail in plain git\n")
-	fmt.Fprintln(f.out, "(From a clone of crmops, use: go run ./cmd/crmops --repo DIR ...)")
+	fmt.Fprintln(f.out, "(crmops not on your PATH? In your clone of crmops: go install ./cmd/crmops, or go run ./cmd/crmops --repo DIR ...)")
 }

@@ -80,16 +80,82 @@ func newRoot(f *factory) *cobra.Command {
 		Long:          "crmops turns CRM data changes into reviewed git history: detectors propose batches,\na policy or a person approves them, apply executes them with compare-and-swap,\nand git log and crmops audit are the audit trail.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version(),
+		// --version: the version and the commit it was built from.
+		Version: currentBuild().String(),
 	}
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	root.PersistentFlags().StringVar(&f.repoDir, "repo", ".", "the change-request repository")
 	root.PersistentFlags().StringVar(&f.configPath, "config", "", "configuration file (default: crmops.yaml in the repository)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newInitCmd(f), newCRMCmd(f), newDetectCmd(f), newProposeCmd(f), newCheckCmd(f), newReviewCmd(f),
 		newMergeCmd(f), newApplyCmd(f), newAuditCmd(f), newRevertCmd(f), newPolicyCmd(f), newQuickstartCmd(f), newMCPCmd(f),
+		newDoctorCmd(f), newReportCmd(f), newVersionCmd(f),
 	)
+	// cobra's completion command (bash, zsh, fish, powershell), made now
+	// rather than at Execute so it gets its examples and unknown-command
+	// handling with the rest; it writes its script to the stream set
+	// here.
+	root.SetIn(f.in)
+	root.SetOut(f.out)
+	root.SetErr(f.err)
+	root.InitDefaultCompletionCmd()
+	walk(root, func(cmd *cobra.Command) {
+		if cmd.HasSubCommands() && !cmd.Runnable() {
+			reportUnknownSubcommands(cmd)
+		}
+	})
+	setExamples(root)
+	setCompletions(root)
 	return root
+}
+
+// walk calls fn on cmd and every command below it, parents first.
+func walk(cmd *cobra.Command, fn func(*cobra.Command)) {
+	fn(cmd)
+	for _, c := range cmd.Commands() {
+		walk(c, fn)
+	}
+}
+
+// reportUnknownSubcommands makes a group command (crmops review, crmops
+// policy) print its help when run alone, and refuse an argument that is not
+// one of its subcommands with exit 2 and cobra's suggestions, as the top
+// level does: cobra would print the group's help and exit 0 on "crmops
+// review aprove X".
+func reportUnknownSubcommands(group *cobra.Command) {
+	if !group.HasParent() {
+		return // cobra checks the top level's arguments itself
+	}
+	group.Args = func(cmd *cobra.Command, a []string) error {
+		if len(a) == 0 {
+			return nil
+		}
+		return usageError{unknownCommand(cmd, a[0])}
+	}
+	group.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	// "crmops review lits --json": the group has no --json, but the
+	// mistake is the subcommand. Subcommands inherit this function: theirs
+	// are flag errors.
+	group.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if a := cmd.Flags().Args(); cmd == group && len(a) > 0 {
+			return usageError{unknownCommand(cmd, a[0])}
+		}
+		return usageError{err}
+	})
+}
+
+// unknownCommand is cobra's error for an unknown subcommand, with its
+// "Did you mean this?" suggestions.
+func unknownCommand(cmd *cobra.Command, arg string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", arg, cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default, which it sets only on the top level
+	}
+	if s := cmd.SuggestionsFor(arg); len(s) > 0 && !cmd.DisableSuggestions {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+	}
+	return errors.New(msg)
 }
 
 func writeJSON(f *factory, v any) error {
