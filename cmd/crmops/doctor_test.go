@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,40 +17,8 @@ import (
 	"github.com/crmops/crmops/internal/workspace"
 )
 
-// execute runs one command line as run does, on a command tree that has
-// doctor whether or not root.go registers it yet.
-func execute(f *factory, argv []string) int {
-	root := newRoot(f)
-	registered := false
-	for _, c := range root.Commands() {
-		registered = registered || c.Name() == "doctor"
-	}
-	if !registered {
-		root.AddCommand(newDoctorCmd(f))
-	}
-	root.SetArgs(argv)
-	root.SetIn(f.in)
-	root.SetOut(f.out)
-	root.SetErr(f.err)
-	err := root.ExecuteContext(context.Background())
-	if err == nil {
-		return exitOK
-	}
-	var ce *exitCodeError
-	if errors.As(err, &ce) {
-		if ce.msg != "" {
-			fmt.Fprintln(f.err, "crmops: "+ce.msg)
-		}
-		return ce.code
-	}
-	var ue usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
-		fmt.Fprintf(f.err, "crmops: %v\n", err)
-		return exitUsage
-	}
-	fmt.Fprintln(f.err, "crmops: "+oneLine(err.Error()))
-	return exitError
-}
+// execute runs one command line as crmops would.
+func execute(f *factory, argv []string) int { return run(context.Background(), f, argv) }
 
 // runArgv runs a command line exactly as given (no --repo added), with the
 // harness's environment and clock.

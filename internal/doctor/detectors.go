@@ -3,6 +3,7 @@ package doctor
 import (
 	"errors"
 	"fmt"
+	"github.com/crmops/crmops/internal/crm"
 	"io/fs"
 	"slices"
 	"sort"
@@ -12,7 +13,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/crmops/crmops/internal/strictyaml"
-	"github.com/crmops/crmops/internal/textdist"
 )
 
 // Detector is one entry under detectors: in crmops.yaml.
@@ -106,30 +106,10 @@ func ValidateDetectors(file string, list []Detector, known []string, build Build
 	return nil
 }
 
-// Suggest returns the name in known that name is a near miss of: another
-// case or separator, or a typo or two away (one for short names). It
-// returns "" when none is near.
-func Suggest(name string, known []string) string {
-	norm := func(s string) string {
-		return strings.NewReplacer("-", "_", " ", "_").Replace(strings.ToLower(strings.TrimSpace(s)))
-	}
-	want := norm(name)
-	limit := 1
-	if len(want) >= 5 {
-		limit = 2
-	}
-	best, bestDist := "", -1
-	for _, k := range known {
-		if k == name {
-			continue
-		}
-		d := textdist.Levenshtein(want, norm(k))
-		if d <= limit && (bestDist < 0 || d < bestDist) {
-			best, bestDist = k, d
-		}
-	}
-	return best
-}
+// Suggest returns the name in known that name is a near miss of (another
+// case or separator, a plural, a typo or two away), or "": the same
+// judgement crmops makes of object names.
+func Suggest(name string, known []string) string { return crm.SuggestObject(name, known) }
 
 // Input is an input file a detector's settings name.
 type Input struct {
