@@ -57,3 +57,36 @@ func TestLimiter(t *testing.T) {
 		}
 	})
 }
+
+func TestLimiterShare(t *testing.T) {
+	clock := hubspottest.NewClock(t0)
+	l := newLimiter(190, Window, clock.Now)
+	alone := l.interval
+	for range 20 {
+		clock.Advance(l.reserve())
+	}
+	sent := clock.Now()
+
+	// HubSpot counts 20 of ours alone: nothing changes.
+	l.share(190, Window, 170, 0, sent)
+	if l.interval != alone || l.shared != 0 {
+		t.Fatalf("alone: interval %v (shared %d), want %v", l.interval, l.shared, alone)
+	}
+	// 60 counted, 40 of them someone else's: our pace drops to our share,
+	// 20/60 of 90% of 190.
+	l.share(190, Window, 130, 0, sent)
+	if l.shared != 190*9/10*20/60 || l.interval <= alone {
+		t.Fatalf("shared: limit %d interval %v, want %d and slower than %v", l.shared, l.interval, 190*9/10*20/60, alone)
+	}
+	// Remaining no more than what is in flight: the bucket is held back.
+	before := l.tat
+	l.share(190, Window, 2, 4, sent)
+	if !l.tat.After(before) {
+		t.Errorf("remaining 2 with 4 in flight did not hold the bucket back")
+	}
+	// The others are gone: back to the full rate.
+	l.share(190, Window, 170, 0, sent)
+	if l.interval != alone || l.shared != 0 {
+		t.Errorf("others gone: interval %v (shared %d), want %v", l.interval, l.shared, alone)
+	}
+}

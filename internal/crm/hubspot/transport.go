@@ -148,7 +148,13 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 		if err := c.sleep(ctx, c.lim.reserve()); err != nil {
 			return nil, fmt.Errorf("hubspot: %s: %w", req, err)
 		}
+		sent := c.now()
+		c.outstanding.Add(1)
 		resp, err := c.send(ctx, req, payload)
+		if err == nil {
+			c.observe(resp.header, sent)
+		}
+		c.outstanding.Add(-1)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("hubspot: %s: %w", req, ctx.Err())
@@ -166,7 +172,6 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 			}
 			continue
 		}
-		c.observe(resp.header)
 		switch s := resp.status; {
 		case s >= 200 && s < 300:
 			return resp, nil
@@ -268,21 +273,41 @@ func (c *Client) rateLimitWait(h http.Header, n int) (time.Duration, string) {
 	return d, "backoff"
 }
 
-// observe applies HubSpot's rate-limit headers to the limiter: a stricter
-// X-HubSpot-RateLimit-Max per X-HubSpot-RateLimit-Interval-Milliseconds is
-// adopted, and X-HubSpot-RateLimit-Remaining: 0 empties the bucket.
-// (X-HubSpot-RateLimit-Daily and -Daily-Remaining exist too; the daily limit
-// is left to the 429 answer.)
+// observe applies HubSpot's rate-limit headers to the limiter.
 // https://developers.hubspot.com/docs/developer-tooling/platform/usage-guidelines
-func (c *Client) observe(h http.Header) {
+//
+//   - A stricter X-HubSpot-RateLimit-Max per
+//     X-HubSpot-RateLimit-Interval-Milliseconds is adopted for good.
+//   - X-HubSpot-RateLimit-Remaining: 0 empties the bucket.
+//   - Remaining is the whole app's: every process on the token draws on
+//     it. The client knows when it sent its own requests, so Max minus
+//     Remaining minus its own requests of the last window is what others
+//     used. When others use the window, the client paces itself to its
+//     share of it (its own count over everyone's, times Max), which keeps
+//     the processes' sum at Max whatever their split; and when Remaining
+//     is no more than the requests it still has in flight, it holds back
+//     one interval per such request.
+//
+// (X-HubSpot-RateLimit-Daily and -Daily-Remaining exist too; the daily
+// limit is left to the 429 answer.) sent is when the request went out.
+func (c *Client) observe(h http.Header, sent time.Time) {
 	maxReq, err1 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Max"))
 	ms, err2 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+	window := time.Duration(ms) * time.Millisecond
 	if err1 == nil && err2 == nil {
-		if c.lim.lower(maxReq, time.Duration(ms)*time.Millisecond) {
-			c.logf("HubSpot reports a limit of %d requests per %v; slowing down to it", maxReq, time.Duration(ms)*time.Millisecond)
+		if c.lim.lower(maxReq, window) {
+			c.logf("HubSpot reports a limit of %d requests per %v; slowing down to it", maxReq, window)
 		}
 	}
-	if h.Get("X-HubSpot-RateLimit-Remaining") == "0" {
+	remaining, err3 := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Remaining"))
+	if err3 != nil {
+		return
+	}
+	if remaining == 0 {
 		c.lim.drain()
+	}
+	if err1 == nil && err2 == nil && maxReq > 0 && window > 0 {
+		// The other requests this client has out will count too.
+		c.lim.share(maxReq, window, remaining, int(c.outstanding.Load())-1, sent)
 	}
 }

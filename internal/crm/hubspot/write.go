@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/crmops/crmops/internal/crm"
 )
 
@@ -41,6 +43,12 @@ import (
 //     request is not sent again. The values are read back: one that now
 //     equals After is Applied, one still equal to Before is written again
 //     (up to MaxAttempts writes), anything else is Stale.
+//
+// The records are taken 100 at a time, each group read, judged and written
+// on its own; up to Config.MaxInFlight groups are in progress at once (so
+// that the rate limit, not the network's latency, bounds the throughput),
+// every request still admitted by the client's one rate limiter. Results are
+// in the order of reqs whatever order the groups finish in.
 //
 // Requests that set the same field of the same record are applied in order,
 // each in its own read-then-write round, so each is judged against the
@@ -81,13 +89,46 @@ func (c *Client) CompareAndSet(ctx context.Context, reqs []crm.SetRequest) ([]cr
 			}
 			byObject[r.Object] = append(byObject[r.Object], i)
 		}
+		// Each chunk (at most 100 records of one object) is its own
+		// read-judge-write round; chunks touch disjoint records and result
+		// slots, so they run side by side, every request still passing the
+		// one rate limiter.
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(c.inFlight)
 		for _, o := range objects {
-			if err := c.compareAndSet(ctx, o, byObject[o], reqs, results); err != nil {
-				return nil, err
+			for _, idxs := range chunkByRecord(byObject[o], reqs) {
+				g.Go(func() error { return c.compareAndSet(gctx, o, idxs, reqs, results) })
 			}
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
 		}
 	}
 	return results, nil
+}
+
+// chunkByRecord splits the requests idxs into groups that cover at most
+// maxBatch records each (one batch read, one batch update), keeping the
+// records in order of first appearance and each record's requests together.
+func chunkByRecord(idxs []int, reqs []crm.SetRequest) [][]int {
+	var records []string
+	byRecord := map[string][]int{}
+	for _, i := range idxs {
+		id := reqs[i].Record
+		if _, ok := byRecord[id]; !ok {
+			records = append(records, id)
+		}
+		byRecord[id] = append(byRecord[id], i)
+	}
+	var chunks [][]int
+	for start := 0; start < len(records); start += maxBatch {
+		var chunk []int
+		for _, id := range records[start:min(start+maxBatch, len(records))] {
+			chunk = append(chunk, byRecord[id]...)
+		}
+		chunks = append(chunks, chunk)
+	}
+	return chunks
 }
 
 func invalidSet(r crm.SetRequest) string {

@@ -27,7 +27,8 @@
 //     gives the older behaviour, where the primary keeps its id.
 //     https://developers.hubspot.com/changelog/updated-merge-functionality-for-contacts-and-companies
 //
-// A Server is safe for concurrent use; requests are handled one at a time.
+// A Server is safe for concurrent use; requests are handled one at a time
+// (Options.Latency is spent outside that, so requests overlap on the wire).
 package hubspottest
 
 import (
@@ -81,6 +82,12 @@ type Options struct {
 	// Objects are the object types that exist (default contacts, companies,
 	// deals, tickets); others are 404.
 	Objects []string
+	// Latency, when set, gives each request's round-trip time (real time,
+	// for benchmarks with the wall clock): half of it passes before the
+	// request reaches the double (and is counted against the rate limit),
+	// the other half before its answer leaves. It is called once per
+	// request, from many goroutines at once, so it must be safe for that.
+	Latency func() time.Duration
 }
 
 // Owner is a HubSpot user records can be assigned to.
@@ -363,6 +370,10 @@ type exchange struct {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Latency != nil {
+		s.serveLate(w, r, s.opts.Latency())
+		return
+	}
 	hang := false
 	func() {
 		s.mu.Lock()
@@ -372,6 +383,48 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if hang {
 		// The write took effect; the answer never comes.
 		<-r.Context().Done()
+	}
+}
+
+// serveLate serves r with the round trip d: the request travels d/2, the
+// answer is built and held for the other d/2.
+func (s *Server) serveLate(w http.ResponseWriter, r *http.Request, d time.Duration) {
+	if !sleepCtx(r, d/2) {
+		return
+	}
+	rec := httptest.NewRecorder()
+	hang := false
+	func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		hang = s.handle(rec, r)
+	}()
+	if hang {
+		<-r.Context().Done()
+		return
+	}
+	if !sleepCtx(r, d-d/2) {
+		return
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// sleepCtx waits d unless the client gives up first.
+func sleepCtx(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
 	}
 }
 

@@ -100,3 +100,29 @@ func TestListPaging(t *testing.T) {
 		t.Errorf("paged ids = %v, want numeric order", ids)
 	}
 }
+
+func TestLatency(t *testing.T) {
+	const d = 100 * time.Millisecond
+	s := New(Options{Token: "t", RequestsPer10s: 100, Latency: func() time.Duration { return d }})
+	t.Cleanup(s.Close)
+	start := time.Now()
+	done := make(chan *http.Response, 4)
+	for range 4 {
+		go func() {
+			resp, _ := get(t, s, "t", "/crm/v3/objects/contacts?limit=1")
+			done <- resp
+		}()
+	}
+	for range 4 {
+		if resp := <-done; resp.StatusCode != 200 || resp.Header.Get("X-HubSpot-RateLimit-Max") != "100" {
+			t.Fatalf("answer %d with headers %v", resp.StatusCode, resp.Header)
+		}
+	}
+	// Each took the round trip; they overlapped instead of queueing.
+	if took := time.Since(start); took < d || took > 3*d {
+		t.Errorf("4 requests at %v each took %v together, want about %v", d, took, d)
+	}
+	if st := s.Stats(); len(st.Accepted) != 4 {
+		t.Errorf("%d requests counted, want 4", len(st.Accepted))
+	}
+}
