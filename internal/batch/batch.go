@@ -250,8 +250,21 @@ func IDOfFile(p string) string {
 	return ""
 }
 
-// Decode strictly decodes and validates the batch file named file.
+// Decode decodes and validates the batch file named file: by the fast path
+// when it is in the form Encode writes (see fastBatch), strictly otherwise,
+// with the same result either way, Pos included; errors are always the
+// strict decoder's.
 func Decode(file string, data []byte) (*Batch, error) {
+	if !strictOnly {
+		if b, ok := fastBatch(file, data); ok {
+			return b, nil
+		}
+	}
+	return decodeStrict(file, data)
+}
+
+// decodeStrict is Decode by the strict decoder alone.
+func decodeStrict(file string, data []byte) (*Batch, error) {
 	var b Batch
 	if err := strictyaml.Decode(file, data, &b); err != nil {
 		return nil, err

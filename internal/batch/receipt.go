@@ -93,29 +93,49 @@ type ChangeResult struct {
 
 var statuses = []string{StatusApplied, StatusAlreadyApplied, StatusStale, StatusFailed, StatusSkipped}
 
-// DecodeReceipt strictly decodes a receipt file.
+// DecodeReceipt decodes and checks a receipt file: by the fast path when
+// it is in the form crmops writes (see fastReceipt), strictly otherwise,
+// with the same result either way.
 func DecodeReceipt(file string, data []byte) (*Receipt, error) {
+	if !strictOnly {
+		if r, ok := fastReceipt(file, data); ok {
+			return r, nil
+		}
+	}
+	return decodeReceiptStrict(file, data)
+}
+
+// decodeReceiptStrict is DecodeReceipt by the strict decoder alone.
+func decodeReceiptStrict(file string, data []byte) (*Receipt, error) {
 	var r Receipt
 	if err := strictyaml.Decode(file, data, &r); err != nil {
 		return nil, err
 	}
+	if err := r.check(file); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// check is what DecodeReceipt checks past decoding.
+func (r *Receipt) check(file string) error {
 	if r.Version != Version {
-		return nil, r.Pos.Errorf(file, "version", "unsupported version %d", r.Version)
+		return r.Pos.Errorf(file, "version", "unsupported version %d", r.Version)
 	}
 	if want := strings.TrimSuffix(path.Base(file), ReceiptSuffix); file != "" && want != r.Batch {
-		return nil, r.Pos.Errorf(file, "batch", "batch id %q differs from the file name %q", r.Batch, path.Base(file))
+		return r.Pos.Errorf(file, "batch", "batch id %q differs from the file name %q", r.Batch, path.Base(file))
 	}
 	switch r.Approval.Mode {
 	case ModeAuto, ModeApproved, ModeRefused:
 	default:
-		return nil, r.Approval.Pos.Errorf(file, "mode", "unknown approval mode %q (auto, approved or refused)", r.Approval.Mode)
+		return r.Approval.Pos.Errorf(file, "mode", "unknown approval mode %q (auto, approved or refused)", r.Approval.Mode)
 	}
 	for i := range r.Changes {
 		if c := &r.Changes[i]; !contains(statuses, c.Status) {
-			return nil, c.Pos.Errorf(file, "status", "unknown status %q (one of %s)", c.Status, strings.Join(statuses, ", "))
+			return c.Pos.Errorf(file, "status", "unknown status %q (one of %s)", c.Status, strings.Join(statuses, ", "))
 		}
 	}
-	return &r, nil
+	return nil
 }
 
 // Result returns the result recorded for change id.
@@ -176,7 +196,8 @@ func Rejected(c Change) RejectedChange {
 	return RejectedChange{ID: c.ID, Object: c.Object, Record: c.Record, Op: c.Op, Field: c.Field, After: c.After, MergeFrom: c.MergeFrom}
 }
 
-// DecodeRejection strictly decodes a rejection record.
+// DecodeRejection strictly decodes a rejection record. (Rejections are one
+// per rejected batch and small; the fast path does not read them.)
 func DecodeRejection(file string, data []byte) (*Rejection, error) {
 	var r Rejection
 	if err := strictyaml.Decode(file, data, &r); err != nil {

@@ -55,11 +55,3 @@ func benchSimulate(b *testing.B) {
 // BenchmarkSimulate5000 replays 5,000 batches of 20 changes with their
 // receipts (10,000 files, 100,000 changes) under a stricter policy.
 func BenchmarkSimulate5000(b *testing.B) { benchSimulate(b) }
-
-// BenchmarkSimulate5000StrictDecoding is the same replay with the fast
-// decoding path off: every file through strictyaml.
-func BenchmarkSimulate5000StrictDecoding(b *testing.B) {
-	simulate.StrictOnly(true)
-	defer simulate.StrictOnly(false)
-	benchSimulate(b)
-}

@@ -290,7 +290,7 @@ func replay(path, name string, files map[string]bool, pol *policy.Policy, o Opti
 	if err != nil {
 		return fail(name, err)
 	}
-	b, err := decodeBatch(name, data)
+	b, err := batch.Decode(name, data)
 	if err != nil {
 		return fail(name, err)
 	}
@@ -306,7 +306,7 @@ func replay(path, name string, files map[string]bool, pol *policy.Policy, o Opti
 		if err != nil {
 			return fail(batch.ReceiptPath(name), err)
 		}
-		rc, err := decodeReceipt(batch.ReceiptPath(name), data)
+		rc, err := batch.DecodeReceipt(batch.ReceiptPath(name), data)
 		if err != nil {
 			return fail(batch.ReceiptPath(name), err)
 		}

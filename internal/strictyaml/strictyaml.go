@@ -54,6 +54,14 @@ type Pos struct {
 	keys map[string]int
 }
 
+// NewPos is the Pos Decode fills in for a mapping at line whose key path
+// is path and whose keys stood at the lines in keys (kept, not copied):
+// for a decoder that reads a file's mappings by hand, such as batch's fast
+// path, and must leave the same Pos behind.
+func NewPos(line int, path string, keys map[string]int) Pos {
+	return Pos{Line: line, Path: path, keys: keys}
+}
+
 // KeyLine returns the line of key in the mapping, or the mapping's own line
 // when the key is absent.
 func (p Pos) KeyLine(key string) int {

@@ -1,57 +1,35 @@
-package simulate
+package batch
 
 import (
-	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/crmops/crmops/internal/batch"
+	"github.com/crmops/crmops/internal/strictyaml"
 )
 
-// Replaying history decodes every batch and receipt in the repository, a
-// hundred thousand changes and more, and strict decoding is most of the
-// cost: yaml.v3's tokenizer, then a walk of the tree by reflection (5,000
-// batches of 20 changes: about 3 s on two cores). The fast path reads the
-// files crmops writes in two steps:
+// Every reader of proposals/ (simulate's replay, review list --all, audit,
+// apply, check) decodes every batch and receipt there, a hundred thousand
+// changes and more, and strict decoding is most of the cost: yaml.v3's
+// tokenizer, then a walk of the tree by reflection (5,000 batches of 20
+// changes: about 3 s on two cores). Decode and DecodeReceipt first try a
+// fast path for the files crmops writes, in two steps:
 //
-//   - canonical parses the narrow form batch.Encode writes into the tree
-//     yaml.v3 would build, without its tokenizer;
+//   - canonical parses the narrow form Encode writes into the tree yaml.v3
+//     would build, lines included, without its tokenizer;
 //   - fastBatch and fastReceipt walk that tree by hand into the same
-//     structs, checking what the strict decoder and batch.Validate check.
+//     structs, with the same Pos (lines, key paths, keys present), and
+//     then check what the strict decoder and Validate check.
 //
 // Either step gives up on anything unusual, and then the strict decoder
 // decodes the file and has the last word, with its file:line: key error.
-// A file the fast path accepts is one the strict decoder accepts, with the
-// same values; only the Pos fields, unused here, are left empty. Tests and
-// a fuzz target hold the trees and the results to each other.
+// A file the fast path accepts is one the strict decoder accepts, with an
+// identical value, Pos included. Tests and a fuzz target
+// (FuzzDecodeAgreesWithStrict) hold the trees and the results to each other.
 
-// strictOnly turns the fast path off (for benchmarks).
+// strictOnly turns the fast path off (for tests and benchmarks).
 var strictOnly = false
-
-// decodeBatch is batch.Decode.
-func decodeBatch(file string, data []byte) (*batch.Batch, error) {
-	if strictOnly {
-		return batch.Decode(file, data)
-	}
-	if b, ok := fastBatch(file, data); ok {
-		return b, nil
-	}
-	return batch.Decode(file, data)
-}
-
-// decodeReceipt is batch.DecodeReceipt.
-func decodeReceipt(file string, data []byte) (*batch.Receipt, error) {
-	if strictOnly {
-		return batch.DecodeReceipt(file, data)
-	}
-	if r, ok := fastReceipt(file, data); ok {
-		return r, nil
-	}
-	return batch.DecodeReceipt(file, data)
-}
 
 // plain reports a node without anchors, aliases or explicit tags (which the
 // strict decoder refuses, or reads in ways the fast path does not follow).
@@ -61,10 +39,16 @@ func plain(n *yaml.Node) bool {
 
 // fields walks a mapping node: every key must be a plain scalar among
 // known (the strict decoder refuses others), used once, and fn must accept
-// its value. It returns the keys seen as a bit set in known's order.
-func fields(n *yaml.Node, known []string, fn func(i int, v *yaml.Node) bool) (uint32, bool) {
+// its value. It returns the keys seen as a bit set in known's order and,
+// when pos is set, fills it with the Pos the strict decoder would leave at
+// path: the mapping's line and each key's.
+func fields(n *yaml.Node, known []string, pos *strictyaml.Pos, path string, fn func(i int, v *yaml.Node) bool) (uint32, bool) {
 	if n.Kind != yaml.MappingNode || !plain(n) {
 		return 0, false
+	}
+	var lines map[string]int
+	if pos != nil {
+		lines = make(map[string]int, len(n.Content)/2)
 	}
 	var seen uint32
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -83,9 +67,19 @@ func fields(n *yaml.Node, known []string, fn func(i int, v *yaml.Node) bool) (ui
 			return 0, false
 		}
 		seen |= 1 << idx
+		if lines != nil {
+			lines[k.Value] = k.Line
+		}
+	}
+	if pos != nil {
+		*pos = strictyaml.NewPos(n.Line, path, lines)
 	}
 	return seen, true
 }
+
+// itemPath is the key path of a sequence's item, as the strict decoder
+// writes it.
+func itemPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 // has reports whether every key index in want was seen.
 func has(seen uint32, want ...int) bool {
@@ -200,71 +194,79 @@ func texts(n *yaml.Node, out *[]string) bool {
 	return list(n, func(i int, item *yaml.Node) bool { return str(item, &s[i]) })
 }
 
-var batchKeys = []string{"version", "batch", "created", "detector", "title", "review", "changes", "agent"}
+// dict reads a map of strings as the strict decoder does (null is a nil
+// map; a key used twice is refused).
+func dict(n *yaml.Node, out *map[string]string) bool {
+	if isNull(n) {
+		return true
+	}
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	m := make(map[string]string, len(n.Content)/2)
+	for k := 0; k+1 < len(n.Content); k += 2 {
+		key, val := n.Content[k], n.Content[k+1]
+		if !plain(key) || !plain(val) || key.Kind != yaml.ScalarNode {
+			return false
+		}
+		if _, dup := m[key.Value]; dup {
+			return false
+		}
+		var s string
+		if !str(val, &s) {
+			return false
+		}
+		m[key.Value] = s
+	}
+	*out = m
+	return true
+}
 
-const (
-	bVersion = iota
-	bBatch
-	bCreated
-	bDetector
-	_
-	_
-	bChanges
-)
+// Keys in the order of the structs' fields; the strict-required ones are
+// checked by index after the walk (the strict decoder refuses a mapping
+// without them), the rest of what Validate checks by Validate itself, on
+// the same Pos.
+var batchKeys = []string{"version", "batch", "created", "detector", "title", "review", "agent", "changes"}
 
-var changeKeys = []string{"id", "kind", "object", "record", "op", "field", "before", "after", "merge_from", "source", "confidence", "trigger", "reason", "snapshot"}
+var changeKeys = []string{"id", "kind", "object", "record", "op", "field", "before", "after", "merge_from", "source", "confidence", "trigger", "reason", "snapshot", "survivor_snapshot", "follows"}
 
-const (
-	cID = iota
-	cKind
-	cObject
-	cRecord
-	cOp
-	cField
-	cBefore
-	cAfter
-	cMergeFrom
-	cSource
-	cConfidence
-)
-
-// fastBatch decodes and validates a batch file as batch.Decode does, or
-// reports false.
-func fastBatch(file string, data []byte) (*batch.Batch, bool) {
+// fastBatch decodes and validates a batch file as Decode does, or reports
+// false.
+func fastBatch(file string, data []byte) (*Batch, bool) {
 	root, ok := canonical(data)
 	if !ok {
 		return nil, false
 	}
-	b := &batch.Batch{}
-	seen, ok := fields(root, batchKeys, func(i int, v *yaml.Node) bool {
-		switch batchKeys[i] {
-		case "version":
+	b := &Batch{}
+	seen, ok := fields(root, batchKeys, &b.Pos, "", func(i int, v *yaml.Node) bool {
+		switch i {
+		case 0:
 			return integer(v, &b.Version)
-		case "batch":
+		case 1:
 			return str(v, &b.ID)
-		case "created":
+		case 2:
 			return timestamp(v, &b.Created)
-		case "detector":
+		case 3:
 			return str(v, &b.Detector)
-		case "title":
+		case 4:
 			return str(v, &b.Title)
-		case "review":
+		case 5:
 			return str(v, &b.Review)
-		case "agent":
+		case 6:
 			return str(v, &b.Agent)
-		case "changes":
+		case 7:
 			if isNull(v) {
 				return true
 			}
 			if v.Kind != yaml.SequenceNode {
 				return false
 			}
-			b.Changes = make([]batch.Change, len(v.Content))
-			return list(v, func(j int, item *yaml.Node) bool { return fastChange(item, &b.Changes[j]) })
+			b.Changes = make([]Change, len(v.Content))
+			return list(v, func(j int, item *yaml.Node) bool { return fastChange(item, &b.Changes[j], itemPath("changes", j)) })
 		}
 		return false
 	})
-	if !ok || !has(seen, bVersion, bBatch, bCreated, bDetector, bChanges) {
+	if !ok || !has(seen, 0, 1, 2, 3, 7) {
 		return nil, false
 	}
 	if b.Validate(file) != nil {
@@ -273,153 +275,134 @@ func fastBatch(file string, data []byte) (*batch.Batch, bool) {
 	return b, true
 }
 
-// fastChange decodes one change, with the key checks batch.Validate makes
-// from the strict decoder's key index: id present, and the keys of its op.
-func fastChange(n *yaml.Node, c *batch.Change) bool {
-	seen, ok := fields(n, changeKeys, func(i int, v *yaml.Node) bool {
-		switch changeKeys[i] {
-		case "id":
+// fastChange decodes one change at path.
+func fastChange(n *yaml.Node, c *Change, path string) bool {
+	seen, ok := fields(n, changeKeys, &c.Pos, path, func(i int, v *yaml.Node) bool {
+		switch i {
+		case 0:
 			return str(v, &c.ID)
-		case "kind":
+		case 1:
 			return str(v, &c.Kind)
-		case "object":
+		case 2:
 			return str(v, &c.Object)
-		case "record":
+		case 3:
 			return str(v, &c.Record)
-		case "op":
+		case 4:
 			return str(v, &c.Op)
-		case "field":
+		case 5:
 			return str(v, &c.Field)
-		case "before":
+		case 6:
 			return str(v, &c.Before)
-		case "after":
+		case 7:
 			return str(v, &c.After)
-		case "merge_from":
+		case 8:
 			return str(v, &c.MergeFrom)
-		case "source":
+		case 9:
 			return str(v, &c.Source)
-		case "confidence":
+		case 10:
 			return number(v, &c.Confidence)
-		case "trigger":
+		case 11:
 			return str(v, &c.Trigger)
-		case "reason":
+		case 12:
 			return str(v, &c.Reason)
-		case "snapshot":
-			if isNull(v) {
-				return true
-			}
-			if v.Kind != yaml.MappingNode {
-				return false
-			}
-			m := make(map[string]string, len(v.Content)/2)
-			for k := 0; k+1 < len(v.Content); k += 2 {
-				key, val := v.Content[k], v.Content[k+1]
-				if !plain(key) || !plain(val) || key.Kind != yaml.ScalarNode {
-					return false
-				}
-				if _, dup := m[key.Value]; dup {
-					return false
-				}
-				var s string
-				if !str(val, &s) {
-					return false
-				}
-				m[key.Value] = s
-			}
-			c.Snapshot = m
-			return true
+		case 13:
+			return dict(v, &c.Snapshot)
+		case 14:
+			return dict(v, &c.SurvivorSnapshot)
+		case 15:
+			return str(v, &c.Follows)
 		}
 		return false
 	})
-	if !ok || !has(seen, cID, cKind, cObject, cRecord, cOp, cSource, cConfidence) {
-		return false
-	}
-	switch c.Op {
-	case batch.OpSet:
-		return has(seen, cField, cBefore, cAfter) && !has(seen, cMergeFrom)
-	case batch.OpMerge:
-		return !has(seen, cField) && !has(seen, cBefore) && !has(seen, cAfter)
-	}
-	return false
+	return ok && has(seen, 1, 2, 3, 4, 9, 10)
 }
 
-var receiptKeys = []string{"version", "batch", "approval", "executed_by", "merge_commit", "changes"}
-var approvalKeys = []string{"mode", "approvers", "policy", "rules", "pull_request", "refused"}
+var receiptKeys = []string{"version", "batch", "approval", "executed_by", "merge_commit", "batch_blob", "modified", "changes"}
+var approvalKeys = []string{"mode", "approvers", "policy", "rules", "pull_request", "proposer", "refused"}
 var approverKeys = []string{"login", "at"}
+var modificationKeys = []string{"commit", "by", "changes"}
 var resultKeys = []string{"id", "status", "observed_before", "after", "at", "error"}
 
-// fastReceipt decodes and checks a receipt as batch.DecodeReceipt does, or
+// fastReceipt decodes and checks a receipt as DecodeReceipt does, or
 // reports false.
-func fastReceipt(file string, data []byte) (*batch.Receipt, bool) {
+func fastReceipt(file string, data []byte) (*Receipt, bool) {
 	root, ok := canonical(data)
 	if !ok {
 		return nil, false
 	}
-	r := &batch.Receipt{}
-	seen, ok := fields(root, receiptKeys, func(i int, v *yaml.Node) bool {
-		switch receiptKeys[i] {
-		case "version":
+	r := &Receipt{}
+	seen, ok := fields(root, receiptKeys, &r.Pos, "", func(i int, v *yaml.Node) bool {
+		switch i {
+		case 0:
 			return integer(v, &r.Version)
-		case "batch":
+		case 1:
 			return str(v, &r.Batch)
-		case "approval":
+		case 2:
 			return fastApproval(v, &r.Approval)
-		case "executed_by":
+		case 3:
 			return str(v, &r.ExecutedBy)
-		case "merge_commit":
+		case 4:
 			return str(v, &r.MergeCommit)
-		case "changes":
+		case 5:
+			return str(v, &r.BatchBlob)
+		case 6:
 			if isNull(v) {
 				return true
 			}
 			if v.Kind != yaml.SequenceNode {
 				return false
 			}
-			r.Changes = make([]batch.ChangeResult, len(v.Content))
-			return list(v, func(j int, item *yaml.Node) bool { return fastResult(item, &r.Changes[j]) })
+			r.Modified = make([]Modification, len(v.Content))
+			return list(v, func(j int, item *yaml.Node) bool {
+				m := &r.Modified[j]
+				seen, ok := fields(item, modificationKeys, &m.Pos, itemPath("modified", j), func(k int, v *yaml.Node) bool {
+					switch k {
+					case 0:
+						return str(v, &m.Commit)
+					case 1:
+						return str(v, &m.By)
+					}
+					return texts(v, &m.Changes)
+				})
+				return ok && has(seen, 0, 1)
+			})
+		case 7:
+			if isNull(v) {
+				return true
+			}
+			if v.Kind != yaml.SequenceNode {
+				return false
+			}
+			r.Changes = make([]ChangeResult, len(v.Content))
+			return list(v, func(j int, item *yaml.Node) bool { return fastResult(item, &r.Changes[j], itemPath("changes", j)) })
 		}
 		return false
 	})
 	if !ok || !has(seen, 0, 1, 2, 3) {
 		return nil, false
 	}
-	if r.Version != batch.Version {
+	if r.check(file) != nil {
 		return nil, false
-	}
-	if want := strings.TrimSuffix(path.Base(file), batch.ReceiptSuffix); file != "" && want != r.Batch {
-		return nil, false
-	}
-	switch r.Approval.Mode {
-	case batch.ModeAuto, batch.ModeApproved, batch.ModeRefused:
-	default:
-		return nil, false
-	}
-	for _, c := range r.Changes {
-		switch c.Status {
-		case batch.StatusApplied, batch.StatusAlreadyApplied, batch.StatusStale, batch.StatusFailed, batch.StatusSkipped:
-		default:
-			return nil, false
-		}
 	}
 	return r, true
 }
 
-func fastApproval(n *yaml.Node, a *batch.Approval) bool {
-	seen, ok := fields(n, approvalKeys, func(i int, v *yaml.Node) bool {
-		switch approvalKeys[i] {
-		case "mode":
+func fastApproval(n *yaml.Node, a *Approval) bool {
+	seen, ok := fields(n, approvalKeys, &a.Pos, "approval", func(i int, v *yaml.Node) bool {
+		switch i {
+		case 0:
 			return str(v, &a.Mode)
-		case "approvers":
+		case 1:
 			if isNull(v) {
 				return true
 			}
 			if v.Kind != yaml.SequenceNode {
 				return false
 			}
-			a.Approvers = make([]batch.Approver, len(v.Content))
+			a.Approvers = make([]Approver, len(v.Content))
 			return list(v, func(j int, item *yaml.Node) bool {
 				ap := &a.Approvers[j]
-				seen, ok := fields(item, approverKeys, func(k int, v *yaml.Node) bool {
+				seen, ok := fields(item, approverKeys, nil, "", func(k int, v *yaml.Node) bool {
 					if k == 0 {
 						return str(v, &ap.Login)
 					}
@@ -427,13 +410,15 @@ func fastApproval(n *yaml.Node, a *batch.Approval) bool {
 				})
 				return ok && has(seen, 0)
 			})
-		case "policy":
+		case 2:
 			return str(v, &a.Policy)
-		case "rules":
+		case 3:
 			return texts(v, &a.Rules)
-		case "pull_request":
+		case 4:
 			return integer(v, &a.PullRequest)
-		case "refused":
+		case 5:
+			return str(v, &a.Proposer)
+		case 6:
 			return str(v, &a.Refused)
 		}
 		return false
@@ -441,20 +426,20 @@ func fastApproval(n *yaml.Node, a *batch.Approval) bool {
 	return ok && has(seen, 0)
 }
 
-func fastResult(n *yaml.Node, c *batch.ChangeResult) bool {
-	seen, ok := fields(n, resultKeys, func(i int, v *yaml.Node) bool {
-		switch resultKeys[i] {
-		case "id":
+func fastResult(n *yaml.Node, c *ChangeResult, path string) bool {
+	seen, ok := fields(n, resultKeys, &c.Pos, path, func(i int, v *yaml.Node) bool {
+		switch i {
+		case 0:
 			return str(v, &c.ID)
-		case "status":
+		case 1:
 			return str(v, &c.Status)
-		case "observed_before":
+		case 2:
 			return str(v, &c.ObservedBefore)
-		case "after":
+		case 3:
 			return str(v, &c.After)
-		case "at":
+		case 4:
 			return timestamp(v, &c.At)
-		case "error":
+		case 5:
 			return str(v, &c.Error)
 		}
 		return false

@@ -1,4 +1,4 @@
-package simulate
+package batch
 
 import (
 	"fmt"
@@ -12,7 +12,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/strictyaml"
 )
 
@@ -206,61 +205,50 @@ func (e edit) apply(text string) string {
 	return strings.Replace(text, e.old, e.new, 1)
 }
 
-func clearBatchPos(b *batch.Batch) {
-	b.Pos = strictyaml.Pos{}
-	for i := range b.Changes {
-		b.Changes[i].Pos = strictyaml.Pos{}
-	}
-}
-
-func clearReceiptPos(r *batch.Receipt) {
-	r.Pos, r.Approval.Pos = strictyaml.Pos{}, strictyaml.Pos{}
-	for i := range r.Changes {
-		r.Changes[i].Pos = strictyaml.Pos{}
-	}
-}
-
-// agreeBatch checks that the fast path accepts only what batch.Decode
-// accepts, with the same values, and that decodeBatch returns batch.Decode's
-// error otherwise. It reports whether the fast path took the file.
+// agreeBatch checks that the fast path accepts only what the strict
+// decoder accepts, with an identical value (Pos included), and that Decode
+// returns the strict decoder's error otherwise. It reports whether the
+// fast path took the file.
 func agreeBatch(t *testing.T, file string, data []byte) bool {
 	t.Helper()
-	strict, strictErr := batch.Decode(file, data)
+	strict, strictErr := decodeStrict(file, data)
 	fast, ok := fastBatch(file, data)
 	if ok {
 		if strictErr != nil {
-			t.Fatalf("the fast path accepts what batch.Decode refuses: %v", strictErr)
+			t.Fatalf("the fast path accepts what the strict decoder refuses: %v\n%s", strictErr, data)
 		}
-		clearBatchPos(strict)
-		clearBatchPos(fast)
 		if !reflect.DeepEqual(fast, strict) {
-			t.Fatalf("the fast path decodes\n%#v\nbatch.Decode\n%#v", fast, strict)
+			t.Fatalf("the fast path decodes\n%#v\nthe strict decoder\n%#v\n%s", fast, strict, data)
 		}
 	}
-	_, err := decodeBatch(file, data)
+	got, err := Decode(file, data)
 	if (err == nil) != (strictErr == nil) || (err != nil && err.Error() != strictErr.Error()) {
-		t.Fatalf("decodeBatch error %v, batch.Decode %v", err, strictErr)
+		t.Fatalf("Decode error %v, the strict decoder's %v", err, strictErr)
+	}
+	if err == nil && !reflect.DeepEqual(got, strict) {
+		t.Fatalf("Decode\n%#v\nthe strict decoder\n%#v", got, strict)
 	}
 	return ok
 }
 
 func agreeReceipt(t *testing.T, file string, data []byte) bool {
 	t.Helper()
-	strict, strictErr := batch.DecodeReceipt(file, data)
+	strict, strictErr := decodeReceiptStrict(file, data)
 	fast, ok := fastReceipt(file, data)
 	if ok {
 		if strictErr != nil {
-			t.Fatalf("the fast path accepts what batch.DecodeReceipt refuses: %v", strictErr)
+			t.Fatalf("the fast path accepts what the strict decoder refuses: %v\n%s", strictErr, data)
 		}
-		clearReceiptPos(strict)
-		clearReceiptPos(fast)
 		if !reflect.DeepEqual(fast, strict) {
-			t.Fatalf("the fast path decodes\n%#v\nbatch.DecodeReceipt\n%#v", fast, strict)
+			t.Fatalf("the fast path decodes\n%#v\nthe strict decoder\n%#v\n%s", fast, strict, data)
 		}
 	}
-	_, err := decodeReceipt(file, data)
+	got, err := DecodeReceipt(file, data)
 	if (err == nil) != (strictErr == nil) || (err != nil && err.Error() != strictErr.Error()) {
-		t.Fatalf("decodeReceipt error %v, batch.DecodeReceipt %v", err, strictErr)
+		t.Fatalf("DecodeReceipt error %v, the strict decoder's %v", err, strictErr)
+	}
+	if err == nil && !reflect.DeepEqual(got, strict) {
+		t.Fatalf("DecodeReceipt\n%#v\nthe strict decoder\n%#v", got, strict)
 	}
 	return ok
 }
@@ -355,9 +343,9 @@ func TestTheFastPathAgreesOnFilesWithUnusualValues(t *testing.T) {
 		}
 		name := filepath.ToSlash(p)
 		switch {
-		case strings.HasSuffix(p, batch.ReceiptSuffix):
+		case strings.HasSuffix(p, ReceiptSuffix):
 			agreeReceipt(t, name, data)
-		case batch.IsBatchFile(p):
+		case IsBatchFile(p):
 			agreeBatch(t, name, data)
 		}
 		n++
@@ -371,24 +359,7 @@ func TestTheFastPathAgreesOnFilesWithUnusualValues(t *testing.T) {
 	}
 }
 
-func FuzzTheFastPathAgreesWithStrictDecoding(f *testing.F) {
-	for _, e := range batchEdits {
-		f.Add(e.apply(canonicalBatch), false)
-	}
-	for _, e := range receiptEdits {
-		f.Add(e.apply(canonicalReceipt), true)
-	}
-	f.Fuzz(func(t *testing.T, text string, receipt bool) {
-		agreeTree(t, []byte(text))
-		if receipt {
-			agreeReceipt(t, receiptFile, []byte(text))
-		} else {
-			agreeBatch(t, batchFile, []byte(text))
-		}
-	})
-}
-
-// writeHistory writes batches and receipts with batch.Encode, as crmops
+// writeHistory writes batches and receipts with Encode, as crmops
 // does, with values YAML must quote or escape.
 func writeHistory(t *testing.T, dir string) {
 	t.Helper()
@@ -396,41 +367,41 @@ func writeHistory(t *testing.T, dir string) {
 	created := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
 	for i, v := range values {
 		at := created.Add(time.Duration(i) * time.Hour)
-		set := batch.Change{ID: "c1", Kind: "enrichment", Object: "contacts", Record: fmt.Sprint(1000 + i), Op: batch.OpSet,
+		set := Change{ID: "c1", Kind: "enrichment", Object: "contacts", Record: fmt.Sprint(1000 + i), Op: OpSet,
 			Field: "jobtitle", Before: "", After: v, Source: "clay", Confidence: float64(i) / float64(len(values)), Trigger: "import", Reason: v}
 		if i%2 == 1 {
 			set.Before, set.After = v, "x"
 		}
-		merge := batch.Change{ID: "c2", Kind: "dedupe", Object: "contacts", Record: fmt.Sprint(2000 + i), Op: batch.OpMerge,
+		merge := Change{ID: "c2", Kind: "dedupe", Object: "contacts", Record: fmt.Sprint(2000 + i), Op: OpMerge,
 			MergeFrom: v + "-loser", Source: "dedupe", Confidence: 1, Snapshot: map[string]string{"email": v, "n": fmt.Sprint(i)}}
 		if strings.ContainsAny(v, "\n") {
 			merge.MergeFrom = fmt.Sprint(3000 + i)
 		}
-		b := &batch.Batch{Version: 1, Created: at.Add(time.Duration(i) * time.Nanosecond * 1000), Detector: "enrichment", Title: v, Changes: []batch.Change{set, merge}}
+		b := &Batch{Version: 1, Created: at.Add(time.Duration(i) * time.Nanosecond * 1000), Detector: "enrichment", Title: v, Changes: []Change{set, merge}}
 		if i%3 == 0 {
 			b.Review = v
 		}
-		b.ID = batch.NewID(b.Created, b.Detector, b.Changes)
-		path := filepath.Join(dir, filepath.FromSlash(batch.Path(b.ID)))
+		b.ID = NewID(b.Created, b.Detector, b.Changes)
+		path := filepath.Join(dir, filepath.FromSlash(Path(b.ID)))
 		writeFile(t, path, b)
-		rc := &batch.Receipt{Version: 1, Batch: b.ID, ExecutedBy: "crmops/" + v, MergeCommit: v,
-			Approval: batch.Approval{Mode: []string{"auto", "approved", "refused"}[i%3], Policy: v, Rules: []string{v, "default"}, PullRequest: i}}
+		rc := &Receipt{Version: 1, Batch: b.ID, ExecutedBy: "crmops/" + v, MergeCommit: v,
+			Approval: Approval{Mode: []string{"auto", "approved", "refused"}[i%3], Policy: v, Rules: []string{v, "default"}, PullRequest: i}}
 		if rc.Approval.Mode == "approved" {
-			rc.Approval.Approvers = []batch.Approver{{Login: v, At: at}}
+			rc.Approval.Approvers = []Approver{{Login: v, At: at}}
 		}
 		if rc.Approval.Mode == "refused" {
 			rc.Approval.Refused = v
 		}
 		for _, c := range b.Changes {
-			rc.Changes = append(rc.Changes, batch.ChangeResult{ID: c.ID, Status: []string{"applied", "stale", "failed", "skipped", "already_applied"}[i%5], ObservedBefore: v, After: c.After, At: at, Error: v})
+			rc.Changes = append(rc.Changes, ChangeResult{ID: c.ID, Status: []string{"applied", "stale", "failed", "skipped", "already_applied"}[i%5], ObservedBefore: v, After: c.After, At: at, Error: v})
 		}
-		writeFile(t, batch.ReceiptPath(path), rc)
+		writeFile(t, ReceiptPath(path), rc)
 	}
 }
 
 func writeFile(t *testing.T, path string, v any) {
 	t.Helper()
-	data, err := batch.Encode(v)
+	data, err := Encode(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,11 +427,11 @@ func parseYAML(data []byte) (*yaml.Node, bool) {
 }
 
 // sameTree reports where two YAML trees differ in what decoding reads:
-// kind, tag, value, quoting and children.
+// kind, tag, value, quoting, line (Pos is made of lines) and children.
 func sameTree(a, b *yaml.Node, path string) string {
-	if a.Kind != b.Kind || a.Tag != b.Tag || a.Value != b.Value || a.Style != b.Style || len(a.Content) != len(b.Content) {
-		return fmt.Sprintf("%s: canonical %v %s %q style %v (%d children), yaml.v3 %v %s %q style %v (%d children)",
-			path, a.Kind, a.Tag, a.Value, a.Style, len(a.Content), b.Kind, b.Tag, b.Value, b.Style, len(b.Content))
+	if a.Kind != b.Kind || a.Tag != b.Tag || a.Value != b.Value || a.Style != b.Style || a.Line != b.Line || len(a.Content) != len(b.Content) {
+		return fmt.Sprintf("%s: canonical %v %s %q style %v line %d (%d children), yaml.v3 %v %s %q style %v line %d (%d children)",
+			path, a.Kind, a.Tag, a.Value, a.Style, a.Line, len(a.Content), b.Kind, b.Tag, b.Value, b.Style, b.Line, len(b.Content))
 	}
 	for i := range a.Content {
 		if d := sameTree(a.Content[i], b.Content[i], fmt.Sprintf("%s/%d", path, i)); d != "" {
@@ -540,30 +511,30 @@ func TestTheCanonicalParserBuildsTheTreeYAMLBuilds(t *testing.T) {
 		values := [][2]string{{"", "VP Sales"}, {"Sales", "Head of Marketing"}, {"", "+14155550108"}, {"lead", "marketingqualifiedlead"},
 			{"", "valid"}, {"17", "42"}, {"", "Zoë Ünal"}, {"", "anne.o'neil@example.com"}, {"1000", "1200.50"}, {"", "R&D, EMEA (Paris)"}}
 		for i, v := range values {
-			changes := []batch.Change{
-				{ID: "c1", Kind: "enrichment", Object: "contacts", Record: fmt.Sprint(1001 + i), Op: batch.OpSet, Field: "jobtitle",
+			changes := []Change{
+				{ID: "c1", Kind: "enrichment", Object: "contacts", Record: fmt.Sprint(1001 + i), Op: OpSet, Field: "jobtitle",
 					Before: v[0], After: v[1], Source: "clay", Confidence: 0.9 + float64(i)/100, Trigger: "import", Reason: "Clay row matched by email; field empty in CRM"},
-				{ID: "c2", Kind: "dedupe", Object: "contacts", Record: "12", Op: batch.OpMerge, MergeFrom: "13", Source: "dedupe", Confidence: 1,
+				{ID: "c2", Kind: "dedupe", Object: "contacts", Record: "12", Op: OpMerge, MergeFrom: "13", Source: "dedupe", Confidence: 1,
 					Trigger: "rule", Reason: "same email, name similarity 0.96", Snapshot: map[string]string{"email": "a@x.com", "firstname": "Ann", "phone": "+4930123"}},
 			}
 			at := created.Add(time.Duration(i) * time.Hour)
-			b := &batch.Batch{Version: 1, Created: at, Detector: "enrichment", Title: "Fill 2 empty job titles from Clay", Changes: changes}
+			b := &Batch{Version: 1, Created: at, Detector: "enrichment", Title: "Fill 2 empty job titles from Clay", Changes: changes}
 			if i%2 == 0 {
 				b.Review = "this run's auto changes passed limits.max_auto_changes_per_run (500)"
 			}
-			b.ID = batch.NewID(at, "enrichment", changes)
-			rc := &batch.Receipt{Version: 1, Batch: b.ID, ExecutedBy: "crmops/v1.4.0", MergeCommit: "89abcdef0123456789abcdef0123456789abcdef",
-				Approval: batch.Approval{Mode: "approved", Approvers: []batch.Approver{{Login: "alice", At: at}}, Policy: "policies/default.yaml@0123456789abcdef0123456789abcdef01234567",
+			b.ID = NewID(at, "enrichment", changes)
+			rc := &Receipt{Version: 1, Batch: b.ID, ExecutedBy: "crmops/v1.4.0", MergeCommit: "89abcdef0123456789abcdef0123456789abcdef",
+				Approval: Approval{Mode: "approved", Approvers: []Approver{{Login: "alice", At: at}}, Policy: "policies/default.yaml@0123456789abcdef0123456789abcdef01234567",
 					Rules: []string{"enrichment-fill-empty", "dedupe-always-review"}, PullRequest: 40 + i}}
 			if i%3 == 0 {
-				rc.Approval = batch.Approval{Mode: "auto", Rules: []string{"enrichment-fill-empty"}}
+				rc.Approval = Approval{Mode: "auto", Rules: []string{"enrichment-fill-empty"}}
 			}
 			for _, c := range changes {
-				rc.Changes = append(rc.Changes, batch.ChangeResult{ID: c.ID, Status: "applied", ObservedBefore: c.Before, After: c.After, At: at.Add(time.Minute)})
+				rc.Changes = append(rc.Changes, ChangeResult{ID: c.ID, Status: "applied", ObservedBefore: c.Before, After: c.After, At: at.Add(time.Minute)})
 			}
-			path := batch.Path(b.ID)
+			path := Path(b.ID)
 			for _, v := range []any{b, rc} {
-				data, err := batch.Encode(v)
+				data, err := Encode(v)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -572,7 +543,7 @@ func TestTheCanonicalParserBuildsTheTreeYAMLBuilds(t *testing.T) {
 				}
 				took := false
 				if v == any(rc) {
-					took = agreeReceipt(t, batch.ReceiptPath(path), data)
+					took = agreeReceipt(t, ReceiptPath(path), data)
 				} else {
 					took = agreeBatch(t, path, data)
 				}

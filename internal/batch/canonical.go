@@ -1,4 +1,4 @@
-package simulate
+package batch
 
 import (
 	"bytes"
@@ -14,14 +14,15 @@ import (
 	"github.com/crmops/crmops/internal/strictyaml"
 )
 
-// canonical parses the block-style YAML that batch.Encode writes (two
+// canonical parses the block-style YAML that Encode writes (two
 // spaces of indentation, one key per line, sequences of mappings, plain or
 // simply quoted scalars) into the yaml.Node tree yaml.Unmarshal builds for
 // it, without yaml.v3's tokenizer, which is most of the cost of a replay.
 // Anything outside that narrow form (comments, flow mappings, escapes,
 // multi-line scalars, tabs, blank lines, anchors, unusual numbers or times,
 // ...) reports false, and the caller parses the file with yaml.v3. Tests
-// compare the trees the two build.
+// compare the trees the two build, lines included: the fast path's Pos
+// comes from them.
 func canonical(data []byte) (*yaml.Node, bool) {
 	if len(data) > strictyaml.MaxSize || !utf8.Valid(data) {
 		return nil, false
@@ -37,7 +38,7 @@ func canonical(data []byte) (*yaml.Node, bool) {
 	// One string for the file, one array for its nodes and one for their
 	// children: values are substrings, nodes and child lists slices.
 	lines := bytes.Count(data, []byte{'\n'}) + 1
-	p := canonParser{data: string(data), virtual: -1, nodes: make([]yaml.Node, 0, 2*lines+1), kids: make([]*yaml.Node, 0, 2*lines+1)}
+	p := canonParser{data: string(data), line: 1, virtual: -1, nodes: make([]yaml.Node, 0, 2*lines+1), kids: make([]*yaml.Node, 0, 2*lines+1)}
 	// Comment lines at the top, such as the yaml-language-server line that
 	// ties a file to its JSON Schema, are not part of the tree.
 	for strings.HasPrefix(p.data[p.pos:], "#") {
@@ -53,6 +54,7 @@ func canonical(data []byte) (*yaml.Node, bool) {
 type canonParser struct {
 	data string
 	pos  int // start of the current line
+	line int // its number, from 1
 	// virtual, when not -1, is the indentation the current line's content
 	// has after its "- " (the first key of a sequence item).
 	virtual int
@@ -113,11 +115,12 @@ func (p *canonParser) next() {
 		return
 	}
 	p.pos += end + 1
+	p.line++
 }
 
 // mapping parses the keys at indentation ind.
 func (p *canonParser) mapping(ind int) (*yaml.Node, bool) {
-	start := len(p.stack)
+	start, first := len(p.stack), 0
 	for {
 		text, in, ok := p.peek()
 		if !ok || in < ind {
@@ -130,25 +133,29 @@ func (p *canonParser) mapping(ind int) (*yaml.Node, bool) {
 		if !ok || !plainKey(key) {
 			return nil, false
 		}
+		line := p.line
+		if len(p.stack) == start {
+			first = line
+		}
 		p.next()
 		var v *yaml.Node
 		switch {
 		case rest == "":
 			v, ok = p.block(ind)
 		case rest[0] == ' ':
-			v, ok = p.flowOrScalar(rest[1:])
+			v, ok = p.flowOrScalar(rest[1:], line)
 		default:
 			ok = false
 		}
 		if !ok {
 			return nil, false
 		}
-		p.stack = append(p.stack, p.node(yaml.Node{Kind: yaml.ScalarNode, Tag: keyTag(key), Value: key}), v)
+		p.stack = append(p.stack, p.node(yaml.Node{Kind: yaml.ScalarNode, Tag: keyTag(key), Value: key, Line: line}), v)
 	}
 	if len(p.stack) == start {
 		return nil, false
 	}
-	return p.node(yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: p.children(start)}), true
+	return p.node(yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: p.children(start), Line: first}), true
 }
 
 // block parses what is under "key:": a sequence or a mapping indented by
@@ -167,7 +174,7 @@ func (p *canonParser) block(ind int) (*yaml.Node, bool) {
 // sequence parses "- key: value" items at indentation ind, each a mapping
 // whose keys are at ind+2.
 func (p *canonParser) sequence(ind int) (*yaml.Node, bool) {
-	start := len(p.stack)
+	start, first := len(p.stack), p.line
 	for {
 		text, in, ok := p.peek()
 		if !ok || in < ind {
@@ -183,22 +190,24 @@ func (p *canonParser) sequence(ind int) (*yaml.Node, bool) {
 		}
 		p.stack = append(p.stack, item)
 	}
-	return p.node(yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: p.children(start)}), true
+	return p.node(yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: p.children(start), Line: first}), true
 }
 
 // flowOrScalar parses a value on its key's line: [], [a, b] or a scalar.
-func (p *canonParser) flowOrScalar(v string) (*yaml.Node, bool) {
+// line is the key's line, where the value stands too.
+func (p *canonParser) flowOrScalar(v string, line int) (*yaml.Node, bool) {
 	if v == "" || v[0] != '[' {
 		n, ok := scalar(v, true)
 		if !ok {
 			return nil, false
 		}
+		n.Line = line
 		return p.node(n), true
 	}
 	if v[len(v)-1] != ']' {
 		return nil, false
 	}
-	seq := yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
+	seq := yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle, Line: line}
 	inner := v[1 : len(v)-1]
 	if inner == "" {
 		return p.node(seq), true
@@ -208,6 +217,7 @@ func (p *canonParser) flowOrScalar(v string) (*yaml.Node, bool) {
 		if !ok {
 			return nil, false
 		}
+		n.Line = line
 		seq.Content = append(seq.Content, p.node(n))
 	}
 	return p.node(seq), true
