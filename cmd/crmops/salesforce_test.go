@@ -231,19 +231,18 @@ func TestApplyOnSalesforceSurvivesKill(t *testing.T) {
 	for k, v := range h.env {
 		env = append(env, k+"="+v)
 	}
-	kills := 0
+	// The hook runs on the double's handler goroutines while the test
+	// waits for the process: both counters are shared, and the kill is
+	// counted before it is sent, so Wait cannot return first.
+	var kills, writes atomic.Int32
 	var proc atomic.Pointer[os.Process]
 	var once sync.Once
-	writes := 0
 	sf.AfterWrite(func(sftest.Write) {
-		writes++
 		// In the middle of the second collection call's records.
-		if writes == 250 {
+		if p := proc.Load(); writes.Add(1) >= 250 && p != nil {
 			once.Do(func() {
-				if p := proc.Load(); p != nil {
-					_ = p.Signal(syscall.SIGKILL)
-					kills++
-				}
+				kills.Add(1)
+				_ = p.Signal(syscall.SIGKILL)
 			})
 		}
 	})
@@ -256,8 +255,8 @@ func TestApplyOnSalesforceSurvivesKill(t *testing.T) {
 	}
 	proc.Store(cmd.Process)
 	err := cmd.Wait()
-	if kills != 1 || err == nil {
-		t.Fatalf("apply was not killed mid-batch (kills %d, err %v)\n%s", kills, err, out.String())
+	if kills.Load() != 1 || err == nil {
+		t.Fatalf("apply was not killed mid-batch (kills %d, err %v)\n%s", kills.Load(), err, out.String())
 	}
 	done := 0
 	for _, id := range ids {
