@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -52,6 +55,9 @@ func (s *Server) proposeChanges(ctx context.Context, _ *mcp.CallToolRequest, in 
 	out := proposeOut{Batches: []Batch{}, Skipped: []Left{}, Denied: []Left{}}
 	changes, err := s.decode(ctx, in)
 	if err != nil {
+		return nil, out, err
+	}
+	if err := checkTitle(in.Title); err != nil {
 		return nil, out, err
 	}
 	s.git.Lock()
@@ -222,4 +228,21 @@ func (s *Server) explainDecision(ctx context.Context, _ *mcp.CallToolRequest, in
 		out.Decisions = append(out.Decisions, d)
 	}
 	return nil, out, nil
+}
+
+// maxTitle bounds an agent's title: a pull request title, not a document.
+const maxTitle = 200
+
+// checkTitle refuses a title an agent could use to show reviewers or the
+// audit trail something else: it becomes the pull request's title and part
+// of the merge commit's message, where a line break could start a forged
+// trailer, and control characters could hide text on a terminal.
+func checkTitle(title string) error {
+	switch {
+	case utf8.RuneCountInString(title) > maxTitle:
+		return fmt.Errorf("title: longer than %d characters; say the rest in each change's reason", maxTitle)
+	case strings.ContainsFunc(title, unicode.IsControl):
+		return errors.New("title: must be one line without control characters")
+	}
+	return nil
 }
