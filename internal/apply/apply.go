@@ -475,6 +475,14 @@ func refusal(id string, b *batch.Batch, a batch.Approval, by string, now time.Ti
 // execute applies the changes the receipt has no result for, chunk by
 // chunk, saving the partial receipt after each chunk.
 func (r *Runner) execute(ctx context.Context, b *batch.Batch, rc *batch.Receipt) error {
+	// The saved progress is encoded once up to its results, and each
+	// result once as it comes: saving a chunk encodes that chunk, not the
+	// receipt so far (the results are the file's last key, so the bytes
+	// are the receipt's as batch.Encode writes it).
+	saved, err := batch.NewReceiptEncoder(batch.ReceiptPath(batch.Path(rc.Batch)), rc)
+	if err != nil {
+		return err
+	}
 	var todo []batch.Change
 	for _, c := range b.Changes {
 		if _, done := rc.Result(c.ID); !done {
@@ -508,6 +516,7 @@ func (r *Runner) execute(ctx context.Context, b *batch.Batch, rc *batch.Receipt)
 			}
 		}
 		now := r.Now().UTC().Truncate(time.Second)
+		first := len(rc.Changes)
 		for _, c := range chunk {
 			if why, ok := held[c.ID]; ok {
 				rc.Changes = append(rc.Changes, batch.ChangeResult{ID: c.ID, Status: batch.StatusStale, After: c.After, At: now, Error: why})
@@ -520,7 +529,10 @@ func (r *Runner) execute(ctx context.Context, b *batch.Batch, rc *batch.Receipt)
 				After: c.After, At: now, Error: res.Error,
 			})
 		}
-		if err := r.savePartial(rc); err != nil {
+		if err := saved.Append(rc.Changes[first:]...); err != nil {
+			return err
+		}
+		if err := r.savePartial(rc.Batch, saved); err != nil {
 			return err
 		}
 		if r.AfterChunk != nil {
@@ -700,13 +712,10 @@ func (r *Runner) loadPartial(id, blob string) *batch.Receipt {
 }
 
 // savePartial writes the receipt so far atomically: a kill leaves either the
-// old or the new file, never a torn one.
-func (r *Runner) savePartial(rc *batch.Receipt) error {
-	data, err := batch.Encode(rc)
-	if err != nil {
-		return err
-	}
-	p := r.partialPath(rc.Batch)
+// old or the new file, never a torn one. The file is synced before the
+// next chunk runs.
+func (r *Runner) savePartial(id string, rc *batch.ReceiptEncoder) error {
+	p := r.partialPath(id)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
@@ -715,7 +724,7 @@ func (r *Runner) savePartial(rc *batch.Receipt) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	if _, err := rc.WriteTo(f); err != nil {
 		f.Close()
 		return err
 	}

@@ -5,7 +5,6 @@
 package batch
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -121,9 +120,7 @@ func (c Change) Touches(object, record string) bool {
 func (c Change) MarshalYAML() (any, error) {
 	m := &yaml.Node{Kind: yaml.MappingNode}
 	add := func(k string, v any) {
-		var vn yaml.Node
-		_ = vn.Encode(v)
-		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &vn)
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, valueNode(v))
 	}
 	add("id", c.ID)
 	add("kind", c.Kind)
@@ -460,29 +457,6 @@ func defaultFile(v any) string {
 		}
 	}
 	return "" // not a file of this package: no comment
-}
-
-// EncodeAt is Encode for the file at the repository-relative path file:
-// its first line names the schema relative to file.
-func EncodeAt(file string, v any) ([]byte, error) {
-	var buf bytes.Buffer
-	switch v.(type) {
-	case Batch, *Batch:
-		buf.WriteString(SchemaComment(file, schema.Batch))
-	case Receipt, *Receipt:
-		buf.WriteString(SchemaComment(file, schema.Receipt))
-	case Rejection, *Rejection:
-		buf.WriteString(SchemaComment(file, schema.Rejection))
-	}
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
-	return buf.Bytes(), nil
 }
 
 // NewID names a batch from its creation time, its detector and a hash of its
