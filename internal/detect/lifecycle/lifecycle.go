@@ -52,6 +52,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -192,7 +193,9 @@ func New(file string, settings *yaml.Node) (detect.Detector, error) {
 		return nil, bad(s.Pos, "field", "%q is not a CRM field name", s.Field)
 	}
 	if s.Stages == nil {
-		s.Stages = DefaultStages
+		// A copy: the loop below normalizes stages in place, and detectors
+		// built at the same time must not write the shared defaults.
+		s.Stages = slices.Clone(DefaultStages)
 	}
 	d := &Detector{file: file, stageIndex: map[string]int{}, events: map[string]eventDef{}}
 	if len(s.Stages) < 2 {
