@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/crmops/crmops/internal/batch"
 	"github.com/crmops/crmops/internal/config"
@@ -24,18 +26,36 @@ func newDetectCmd(f *factory) *cobra.Command {
 	var opts propose.Options
 	var asJSON bool
 	var truths []string
+	var shardFlag string
 	cmd := &cobra.Command{
-		Use:   "detect [--detector NAME]... [--truth OBJECT=FILE]...",
+		Use:   "detect [--detector NAME]... [--truth OBJECT=FILE]... [--shard I/N]",
 		Short: "Run the configured detectors, propose what they find, merge the auto batches",
 		Long: "Runs every detector configured under detectors: in crmops.yaml (or only those named),\n" +
 			"and proposes their changes exactly as crmops propose does: records with open proposals and\n" +
 			"changes rejected before are skipped, auto batches are merged unless --no-merge.\n\n" +
 			"--truth OBJECT=FILE scores the merges each detector found among OBJECT's records against\n" +
 			"labelled truth (a CSV with columns id and cluster): pairwise and cluster precision, recall\n" +
-			"and F1, printed before the proposals. With --dry-run nothing is proposed.",
+			"and F1, printed before the proposals. With --dry-run nothing is proposed.\n\n" +
+			"--shard I/N runs part I of N (a CI matrix of N jobs, each in its own checkout): the\n" +
+			"objects the detectors read, sorted, are dealt out round-robin, and a shard runs every\n" +
+			"detector's work on its objects and proposes it. The shards together propose the same\n" +
+			"batches one unsharded run would (docs/scale.md).",
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			shard := detect.Shard{}
+			if cmd.Flags().Changed("shard") {
+				s, err := detect.ParseShard(shardFlag)
+				if err != nil {
+					return usageError{err}
+				}
+				shard = s
+			}
+			if !shard.Whole() && len(truths) > 0 {
+				// A shard sees only its objects' merges: its scores would
+				// count every merge of the others as missed.
+				return usageError{errors.New("--truth scores a whole run's merges; leave out --shard")}
+			}
 			ws, err := f.workspace()
 			if err != nil {
 				return err
@@ -51,7 +71,7 @@ func newDetectCmd(f *factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, rows, err := runDetectors(ctx, f, ws, names, opts, scorer.score(f))
+			res, rows, err := runShard(ctx, f, ws, names, shard, opts, scorer.score(f))
 			if err != nil {
 				return err
 			}
@@ -63,6 +83,7 @@ func newDetectCmd(f *factory) *cobra.Command {
 	cmd.Flags().BoolVar(&opts.NoMerge, "no-merge", false, "leave auto batches open instead of merging them")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show the batches without proposing them")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "machine output")
+	cmd.Flags().StringVar(&shardFlag, "shard", "", "run part I of N of the detection (1/2, 2/2: a CI matrix); see docs/scale.md")
 	cmd.Flags().StringArrayVar(&truths, "truth", nil, "score the merges found among OBJECT's records against FILE (id,cluster CSV); repeatable")
 	return cmd
 }
@@ -127,6 +148,37 @@ func (ts truthScorer) score(f *factory) func(detector string, changes []batch.Ch
 // proposes what each finds; quickstart runs the same code. found, when set,
 // sees each detector's changes before they are proposed.
 func runDetectors(ctx context.Context, f *factory, ws *workspace.Workspace, names []string, opts propose.Options, found func(detector string, changes []batch.Change) error) (*propose.Result, []summaryRow, error) {
+	return runShard(ctx, f, ws, names, detect.Shard{}, opts, found)
+}
+
+// runShard is runDetectors for one shard of a run: the detectors' work on
+// the objects the shard owns (see detect.Shard). Each detector's work on
+// each object is proposed on its own, sharded or not, so that batches
+// never mix objects and one shard plans the very batches an unsharded run
+// plans for its objects.
+func runShard(ctx context.Context, f *factory, ws *workspace.Workspace, names []string, shard detect.Shard, opts propose.Options, found func(detector string, changes []batch.Change) error) (*propose.Result, []summaryRow, error) {
+	built := map[string]detect.Detector{}
+	for _, name := range names {
+		node, ok := ws.Config.Detectors[name]
+		if !ok {
+			return nil, nil, fmt.Errorf("%s: detector %q is not configured under detectors:", config.File, name)
+		}
+		// Every detector is built whole first, so a mistake in its
+		// settings is reported as written, whichever shard runs it.
+		d, err := f.detector(config.File, name, &node)
+		if err != nil {
+			return nil, nil, err
+		}
+		built[name] = d
+	}
+	plan := detect.Plan(names, func(name string) *yaml.Node { n := ws.Config.Detectors[name]; return &n }, shard)
+	if !shard.Whole() {
+		owned := strings.Join(plan.Owned, ", ")
+		if owned == "" {
+			owned = "no object"
+		}
+		fmt.Fprintf(f.err, "crmops detect: shard %s owns %s (of %s)\n", shard, owned, strings.Join(plan.Objects, ", "))
+	}
 	fg, err := f.forgeOf(ws)
 	if err != nil {
 		return nil, nil, err
@@ -140,20 +192,34 @@ func runDetectors(ctx context.Context, f *factory, ws *workspace.Workspace, name
 	res := &propose.Result{}
 	var rows []summaryRow
 	for _, name := range names {
-		node, ok := ws.Config.Detectors[name]
-		if !ok {
-			return nil, nil, fmt.Errorf("%s: detector %q is not configured under detectors:", config.File, name)
+		var units []detect.Unit
+		for _, u := range plan.Units {
+			if u.Detector == name {
+				units = append(units, u)
+			}
 		}
-		d, err := f.detector(config.File, name, &node)
-		if err != nil {
-			return nil, nil, err
+		if len(units) == 0 {
+			continue
 		}
-		detected, err := d.Detect(ctx, detect.Env{CRM: c, Dir: ws.Dir, Progress: reporter})
-		if err != nil {
-			reporter.Stop()
-			return nil, nil, fmt.Errorf("detect %s: %w", name, err)
+		detected := &detect.Result{}
+		perUnit := make([][]batch.Change, len(units))
+		for i, u := range units {
+			d := built[name]
+			if u.Narrowed {
+				if d, err = f.detector(config.File, name, u.Settings); err != nil {
+					return nil, nil, fmt.Errorf("detect %s on %s: %w", name, u.Object, err)
+				}
+			}
+			r, err := d.Detect(ctx, detect.Env{CRM: c, Dir: ws.Dir, Progress: reporter})
+			if err != nil {
+				reporter.Stop()
+				return nil, nil, fmt.Errorf("detect %s: %w", name, err)
+			}
+			reporter.Done()
+			perUnit[i] = r.Changes
+			detected.Changes = append(detected.Changes, r.Changes...)
+			detected.Skipped = append(detected.Skipped, r.Skipped...)
 		}
-		reporter.Done()
 		reportProblems(f, name, detected)
 		if err := validateDetected(name, detected.Changes); err != nil {
 			return nil, nil, err
@@ -163,14 +229,20 @@ func runDetectors(ctx context.Context, f *factory, ws *workspace.Workspace, name
 				return nil, nil, err
 			}
 		}
-		run, err := f.proposer(ws, fg, "").Run(ctx, name, detected.Changes, opts)
-		if err != nil {
-			return nil, nil, err
+		runs := &propose.Result{}
+		for _, changes := range perUnit {
+			run, err := f.proposer(ws, fg, "").Run(ctx, name, changes, opts)
+			if err != nil {
+				return nil, nil, err
+			}
+			runs.Plan.Skipped = append(runs.Plan.Skipped, run.Plan.Skipped...)
+			runs.Plan.Denied = append(runs.Plan.Denied, run.Plan.Denied...)
+			runs.Outcomes = append(runs.Outcomes, run.Outcomes...)
 		}
-		res.Plan.Skipped = append(res.Plan.Skipped, run.Plan.Skipped...)
-		res.Plan.Denied = append(res.Plan.Denied, run.Plan.Denied...)
-		res.Outcomes = append(res.Outcomes, run.Outcomes...)
-		rows = append(rows, summaryRow{name, len(detected.Changes), len(detected.Skipped), run})
+		res.Plan.Skipped = append(res.Plan.Skipped, runs.Plan.Skipped...)
+		res.Plan.Denied = append(res.Plan.Denied, runs.Plan.Denied...)
+		res.Outcomes = append(res.Outcomes, runs.Outcomes...)
+		rows = append(rows, summaryRow{name, len(detected.Changes), len(detected.Skipped), runs})
 	}
 	return res, rows, nil
 }

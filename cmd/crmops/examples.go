@@ -91,7 +91,10 @@ crmops detect --detector enrichment --dry-run
 crmops detect --detector dedupe --dry-run --truth contacts=labelled-contacts.csv
 
 # Leave the auto batches open too, and print the proposals as JSON
-crmops detect --no-merge --json`,
+crmops detect --no-merge --json
+
+# Part 1 of 2 of the run, in one job of a CI matrix (the other job runs --shard 2/2)
+crmops detect --shard 1/2`,
 
 	"crmops propose": `
 # Changes as JSON lines (or a YAML list), one proposal per batch
