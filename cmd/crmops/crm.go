@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"strings"
@@ -189,38 +188,21 @@ func newCRMExportCmd(f *factory) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			object := a[0]
-			// Two passes keep memory flat: one for the header, one to write.
-			seen := map[string]bool{}
-			err = db.List(cmd.Context(), object, nil, func(r crm.Record) error {
-				for k := range r.Fields {
-					seen[k] = true
-				}
-				return nil
-			})
+			x, err := db.Export(cmd.Context(), a[0])
 			if err != nil {
 				return err
 			}
-			fields := make([]string, 0, len(seen))
-			for k := range seen {
-				fields = append(fields, k)
+			defer x.Close()
+			if len(a) == 1 {
+				return x.WriteCSV(f.out)
 			}
-			sort.Strings(fields)
-			var w io.Writer = f.out
-			var file *os.File
-			if len(a) == 2 {
-				if file, err = os.Create(a[1]); err != nil {
-					return fmt.Errorf("export: %w", err)
-				}
-				w = file
+			// The file is created only once the records are read, so a
+			// failed read leaves no half-written file behind.
+			file, err := os.Create(a[1])
+			if err != nil {
+				return fmt.Errorf("export: %w", err)
 			}
-			cw := csvio.NewWriter(w, fields)
-			err = db.List(cmd.Context(), object, nil, cw.Write)
-			err = errors.Join(err, cw.Flush())
-			if file != nil {
-				err = errors.Join(err, file.Close())
-			}
-			return err
+			return errors.Join(x.WriteCSV(file), file.Close())
 		},
 	}
 }

@@ -297,14 +297,7 @@ type Writer struct {
 // the order given. "id" and repeated names in fields are dropped, since the
 // id is always the first column and a repeated column could not be read back.
 func NewWriter(w io.Writer, fields []string) *Writer {
-	cols := make([]string, 0, len(fields))
-	seen := map[string]bool{IDColumn: true}
-	for _, f := range fields {
-		if !seen[f] {
-			seen[f] = true
-			cols = append(cols, f)
-		}
-	}
+	cols := Columns(fields)
 	return &Writer{cw: csv.NewWriter(w), fields: cols, row: make([]string, len(cols)+1)}
 }
 

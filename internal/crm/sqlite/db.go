@@ -166,14 +166,7 @@ func timestamp(t time.Time) string {
 }
 
 func decodeFields(s string) (map[string]string, error) {
-	fields := map[string]string{}
-	if s == "" {
-		return fields, nil
-	}
-	if err := json.Unmarshal([]byte(s), &fields); err != nil {
-		return nil, fmt.Errorf("decode fields: %w", err)
-	}
-	return fields, nil
+	return newFieldsDecoder(nil).decode([]byte(s))
 }
 
 func encodeFields(fields map[string]string) (string, error) {
@@ -182,20 +175,6 @@ func encodeFields(fields map[string]string) (string, error) {
 		return "", fmt.Errorf("encode fields: %w", err)
 	}
 	return string(b), nil
-}
-
-// project keeps only the wanted fields; nil wants all of them.
-func project(fields map[string]string, want []string) map[string]string {
-	if want == nil {
-		return fields
-	}
-	out := make(map[string]string, len(want))
-	for _, f := range want {
-		if v, ok := fields[f]; ok {
-			out[f] = v
-		}
-	}
-	return out
 }
 
 // checkField refuses field names the CRM cannot store as ordinary fields:

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -31,16 +32,18 @@ func (db *DB) Get(ctx context.Context, object string, ids []string, fields []str
 		return nil, fmt.Errorf("sqlite: get %s: %w", object, err)
 	}
 	defer rows.Close()
+	dec := newFieldsDecoder(fields)
 	for rows.Next() {
-		var id, raw, mergedInto string
+		var id, mergedInto string
+		var raw sql.RawBytes
 		if err := rows.Scan(&id, &raw, &mergedInto); err != nil {
 			return nil, fmt.Errorf("sqlite: get %s: %w", object, err)
 		}
-		all, err := decodeFields(raw)
+		got, err := dec.decode(raw)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: get %s/%s: %w", object, id, err)
 		}
-		out[id] = crm.Record{ID: id, Fields: project(all, fields), MergedInto: mergedInto}
+		out[id] = crm.Record{ID: id, Fields: got, MergedInto: mergedInto}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: get %s: %w", object, err)
@@ -55,8 +58,11 @@ func (db *DB) Get(ctx context.Context, object string, ids []string, fields []str
 // An error from fn stops the listing and is returned unchanged.
 func (db *DB) List(ctx context.Context, object string, fields []string, fn func(crm.Record) error) error {
 	after := ""
+	// One decoder for the whole listing: each record's JSON is read once,
+	// straight into the wanted fields, with field names shared.
+	dec := newFieldsDecoder(fields)
 	for {
-		page, err := db.listPage(ctx, object, after, fields)
+		page, err := db.listPage(ctx, object, after, dec)
 		if err != nil {
 			return fmt.Errorf("sqlite: list %s: %w", object, err)
 		}
@@ -72,7 +78,7 @@ func (db *DB) List(ctx context.Context, object string, fields []string, fn func(
 	}
 }
 
-func (db *DB) listPage(ctx context.Context, object, after string, fields []string) ([]crm.Record, error) {
+func (db *DB) listPage(ctx context.Context, object, after string, dec *fieldsDecoder) ([]crm.Record, error) {
 	rows, err := db.sql.QueryContext(ctx,
 		`SELECT id, fields FROM records
 		 WHERE object = ? AND id > ? AND merged_into = ''
@@ -84,15 +90,16 @@ func (db *DB) listPage(ctx context.Context, object, after string, fields []strin
 	defer rows.Close()
 	page := make([]crm.Record, 0, listPage)
 	for rows.Next() {
-		var id, raw string
+		var id string
+		var raw sql.RawBytes
 		if err := rows.Scan(&id, &raw); err != nil {
 			return nil, err
 		}
-		all, err := decodeFields(raw)
+		fields, err := dec.decode(raw)
 		if err != nil {
 			return nil, fmt.Errorf("record %s: %w", id, err)
 		}
-		page = append(page, crm.Record{ID: id, Fields: project(all, fields)})
+		page = append(page, crm.Record{ID: id, Fields: fields})
 	}
 	return page, rows.Err()
 }
