@@ -91,7 +91,7 @@ func (t *table) rules(idents []string) []blockRule {
 			return
 		}
 		add(name, split, func(i int, emit func(uint64)) {
-			if v := col.vals[i]; v != 0 {
+			if v := col.val(i); v != 0 {
 				emit(uint64(v))
 			}
 		}, col.field)
@@ -101,7 +101,7 @@ func (t *table) rules(idents []string) []blockRule {
 			return
 		}
 		add(name, split, func(i int, emit func(uint64)) {
-			x, y := a.vals[i], b.vals[i]
+			x, y := a.val(i), b.val(i)
 			if x == 0 || y == 0 {
 				return
 			}
@@ -129,7 +129,7 @@ func (t *table) rules(idents []string) []blockRule {
 		}
 		add("phone", split, func(i int, emit func(uint64)) {
 			for _, c := range cols {
-				if v := c.vals[i]; v != 0 {
+				if v := c.val(i); v != 0 {
 					emit(hashString(phoneNational(c.in.str(v))))
 				}
 			}
@@ -147,7 +147,7 @@ func (t *table) rules(idents []string) []blockRule {
 			// The first two words of the name: "Salvation Army - Temple"
 			// and "Salvation Army Temple".
 			add("name words", []string{"zip", "address", "phone"}, func(i int, emit func(uint64)) {
-				if v := name.vals[i]; v != 0 {
+				if v := name.val(i); v != 0 {
 					w := strings.Fields(name.in.str(v))
 					if len(w) >= 2 {
 						emit(hashStrings(w[0], w[1]))
@@ -163,7 +163,7 @@ func (t *table) rules(idents []string) []blockRule {
 	one("email", email, []string{"lastname", "firstname"})
 	if email != nil {
 		add("email local part", []string{"company", "zip", "city"}, func(i int, emit func(uint64)) {
-			if v := email.vals[i]; v != 0 {
+			if v := email.val(i); v != 0 {
 				e := email.in.str(v)
 				if local, _, _ := strings.Cut(e, "@"); len(local) >= 4 && !isRole(e) {
 					emit(hashString(local))
@@ -216,7 +216,7 @@ func (t *table) addressRule(col *column, split []string, add func(string, []stri
 		return
 	}
 	add("address", split, func(i int, emit func(uint64)) {
-		v := col.vals[i]
+		v := col.val(i)
 		if v == 0 {
 			return
 		}
@@ -301,7 +301,7 @@ func (t *table) candidates(rules []blockRule) ([]uint64, []RuleReport, [][]uint6
 					rep.Oversized++
 					if len(members) > largest {
 						largest = len(members)
-						rep.Example = fmt.Sprintf("%d records like %s", len(members), t.ids[members[0]])
+						rep.Example = fmt.Sprintf("%d records like %s", len(members), t.id(members[0]))
 					}
 					rep.Uncompared += t.splitBlock(members, r.split, compare, limit)
 				}
@@ -336,7 +336,7 @@ func (t *table) splitBlock(members []int32, split []string, compare func([]int32
 	subs := make([]sub, 0, len(members))
 	for _, m := range members {
 		for k, c := range cols {
-			if v := c.vals[m]; v != 0 {
+			if v := c.val(int(m)); v != 0 {
 				subs = append(subs, sub{uint64(k)<<32 | uint64(v), m})
 				break
 			}

@@ -143,7 +143,7 @@ func (l *linker) components(edges []edge, res *detect.Result, step func(done, to
 		slices.Sort(c.members)
 		if len(c.members) > maxGroup {
 			res.Skipped = append(res.Skipped, detect.Problem{
-				File:   fmt.Sprintf("%s %s and %d others", l.t.object, l.t.ids[c.members[0]], len(c.members)-1),
+				File:   fmt.Sprintf("%s %s and %d others", l.t.object, l.t.id(c.members[0]), len(c.members)-1),
 				Reason: fmt.Sprintf("more than %d records linked into one group: not merged, review by hand", maxGroup),
 			})
 			continue
@@ -151,6 +151,35 @@ func (l *linker) components(edges []edge, res *detect.Result, step func(done, to
 		out = append(out, c)
 	}
 	return out
+}
+
+// grouped is a linker over the records of comps only (see table.subset),
+// and comps in its indexes.
+func (l *linker) grouped(comps []*component) (*linker, []*component) {
+	var keep []int32
+	for _, c := range comps {
+		keep = append(keep, c.members...)
+	}
+	slices.Sort(keep)
+	keep = slices.Compact(keep)
+	at := func(i int32) int32 {
+		k, _ := slices.BinarySearch(keep, i)
+		return int32(k)
+	}
+	out := make([]*component, len(comps))
+	for ci, c := range comps {
+		nc := &component{members: make([]int32, len(c.members)), edges: make([]edge, len(c.edges))}
+		for k, m := range c.members {
+			nc.members[k] = at(m)
+		}
+		for k, e := range c.edges {
+			nc.edges[k] = edge{at(e.a), at(e.b), e.conf}
+		}
+		out[ci] = nc
+	}
+	g := *l
+	g.t = l.t.subset(keep)
+	return &g, out
 }
 
 // merge is one proposed merge: loser into survivor.
@@ -284,7 +313,7 @@ func (l *linker) mergePart(part []int32, s int32) (merged []merge, left []int32)
 				still = append(still, m)
 				continue
 			}
-			why := fmt.Sprintf("%s; via %s, which matches the survivor (%.2f)", l.explain(int(best), int(m)), l.t.ids[best], directConf[best])
+			why := fmt.Sprintf("%s; via %s, which matches the survivor (%.2f)", l.explain(int(best), int(m)), l.t.id(best), directConf[best])
 			via = append(via, merge{s, m, bestConf, why})
 		}
 		if len(via) == 0 {

@@ -157,7 +157,8 @@ func logErrors(truth evaluate.Truth, changes []batch.Change) {
 // the waterfall of the closest pair across two parts, to stderr.
 func logMisses(l *linker, edges []edge, truth evaluate.Truth, changes []batch.Change) {
 	index := map[string]int{}
-	for i, id := range l.t.ids {
+	for i := range l.t.len() {
+		id := l.t.id(int32(i))
 		index[id] = i
 	}
 	uf := newUnionFind(l.t.len())
@@ -167,7 +168,8 @@ func logMisses(l *linker, edges []edge, truth evaluate.Truth, changes []batch.Ch
 		}
 	}
 	clusters := map[string][]int{}
-	for i, id := range l.t.ids {
+	for i := range l.t.len() {
+		id := l.t.id(int32(i))
 		clusters[truth[id]] = append(clusters[truth[id]], i)
 	}
 	names := slices.Sorted(maps.Keys(clusters))
@@ -197,7 +199,7 @@ func logMisses(l *linker, edges []edge, truth evaluate.Truth, changes []batch.Ch
 						vals = append(vals, c.field+"="+v)
 					}
 				}
-				fmt.Fprintf(os.Stderr, "    %s %s\n", l.t.ids[m], strings.Join(vals, " | "))
+				fmt.Fprintf(os.Stderr, "    %s %s\n", l.t.id(int32(m)), strings.Join(vals, " | "))
 			}
 		}
 		bi, bj, bw := -1, -1, math.Inf(-1)
@@ -213,12 +215,12 @@ func logMisses(l *linker, edges []edge, truth evaluate.Truth, changes []batch.Ch
 		}
 		linked := 0
 		for _, e := range edges {
-			if truth[l.t.ids[e.a]] == cl && truth[l.t.ids[e.b]] == cl && uf.find(e.a) != uf.find(e.b) {
+			if truth[l.t.id(e.a)] == cl && truth[l.t.id(e.b)] == cl && uf.find(e.a) != uf.find(e.b) {
 				linked++
 			}
 		}
 		fmt.Fprintf(os.Stderr, "  %d accepted pairs across parts (not merged by grouping)\n", linked)
-		fmt.Fprintf(os.Stderr, "  closest %s / %s: %s\n", l.t.ids[bi], l.t.ids[bj], l.explain(bi, bj))
+		fmt.Fprintf(os.Stderr, "  closest %s / %s: %s\n", l.t.id(int32(bi)), l.t.id(int32(bj)), l.explain(bi, bj))
 	}
 	fmt.Fprintf(os.Stderr, "%d true pairs missed\n", missed)
 }

@@ -111,6 +111,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -574,6 +575,13 @@ func (d *Detector) dedupe(ctx context.Context, env detect.Env, obj string, res *
 		return err
 	}
 	comps := l.components(edges, res, func(done, total int) { env.Progress.Step("dedupe: grouping "+obj, done, total) })
+	edges = nil
+	l, comps = l.grouped(comps)
+	// The whole table is garbage now, most of what the run held: handing
+	// its pages back before the groups' records are read keeps the two
+	// stages from adding up in the process's memory, which the runtime
+	// would otherwise give back only slowly.
+	debug.FreeOSMemory()
 	changes, err := d.changes(ctx, env, l, comps, res, ids)
 	if err != nil {
 		return err

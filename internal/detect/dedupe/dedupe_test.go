@@ -509,7 +509,8 @@ func judgePair(t *testing.T, db crm.Connector, settings, obj, a, b string) verdi
 		t.Fatal(err)
 	}
 	i, j := -1, -1
-	for k, id := range l.t.ids {
+	for k := range l.t.len() {
+		id := l.t.id(int32(k))
 		switch id {
 		case a:
 			i = k

@@ -79,7 +79,7 @@ func (t *table) level(c *comparison, i, j int) uint8 {
 		best := uint8(0)
 		for _, x := range c.cols {
 			for _, y := range c.cols {
-				va, vb := t.cols[x].vals[i], t.cols[y].vals[j]
+				va, vb := t.cols[x].val(i), t.cols[y].val(j)
 				if va == 0 || vb == 0 {
 					continue
 				}
@@ -95,7 +95,7 @@ func (t *table) level(c *comparison, i, j int) uint8 {
 		return best
 	}
 	col := t.cols[c.cols[0]]
-	va, vb := col.vals[i], col.vals[j]
+	va, vb := col.val(i), col.val(j)
 	if va == 0 || vb == 0 {
 		return 0
 	}
@@ -421,8 +421,8 @@ func (md *model) tfAdjust(t *table, c, i, j int) float64 {
 	cmp := md.comps[c]
 	for _, x := range cmp.cols {
 		col := t.cols[x]
-		v := col.vals[i]
-		if v == 0 || v != col.vals[j] {
+		v := col.val(i)
+		if v == 0 || v != col.val(j) {
 			continue
 		}
 		tf := (float64(col.count[v]) + tfPriorRecords*cmp.kind.levels[1].u) / (float64(col.n) + tfPriorRecords)
@@ -459,7 +459,7 @@ func (md *model) explain(t *table, p pattern, i, j int) string {
 
 func (t *table) hasValue(c *comparison, i int) bool {
 	for _, x := range c.cols {
-		if t.cols[x].vals[i] != 0 {
+		if t.cols[x].val(i) != 0 {
 			return true
 		}
 	}

@@ -48,7 +48,7 @@ func (d *Detector) changes(ctx context.Context, env detect.Env, l *linker, comps
 	for lo := 0; lo < len(all); lo += snapshotBatch {
 		chunk := make([]string, 0, snapshotBatch)
 		for _, m := range all[lo:min(lo+snapshotBatch, len(all))] {
-			chunk = append(chunk, t.ids[m])
+			chunk = append(chunk, t.id(m))
 		}
 		recs, err := env.CRM.Get(ctx, obj, chunk, nil)
 		if err != nil {
@@ -72,7 +72,7 @@ func (d *Detector) changes(ctx context.Context, env detect.Env, l *linker, comps
 	group := func(ms []int32) []survivorship.Record {
 		g := make([]survivorship.Record, len(ms))
 		for k, m := range ms {
-			g[k] = survivorship.Record{ID: t.ids[m], Fields: records[t.ids[m]]}
+			g[k] = survivorship.Record{ID: t.id(m), Fields: records[t.id(m)]}
 		}
 		return g
 	}
@@ -83,10 +83,10 @@ func (d *Detector) changes(ctx context.Context, env detect.Env, l *linker, comps
 		// A record gone or merged while dedupe ran is left out of its group.
 		members := c.members[:0:0]
 		for _, m := range c.members {
-			if _, ok := records[t.ids[m]]; ok {
+			if _, ok := records[t.id(m)]; ok {
 				members = append(members, m)
 			} else {
-				res.Skipped = append(res.Skipped, detect.Problem{File: obj + " " + t.ids[m], Reason: "gone or merged while dedupe ran: not proposed"})
+				res.Skipped = append(res.Skipped, detect.Problem{File: obj + " " + t.id(m), Reason: "gone or merged while dedupe ran: not proposed"})
 			}
 		}
 		if len(members) < 2 {
@@ -123,13 +123,13 @@ func (d *Detector) changes(ctx context.Context, env detect.Env, l *linker, comps
 // survivorship rules keep, each following the merge of the record the
 // value comes from.
 func (d *Detector) survivorChanges(t *table, rules survivorRules, records map[string]map[string]string, ms []merge, ids *int) []batch.Change {
-	s := t.ids[ms[0].survivor]
+	s := t.id(ms[0].survivor)
 	var out []batch.Change
 	mergeID := map[string]string{}
 	weakest := 1.0
 	group := []survivorship.Record{{ID: s, Fields: records[s]}}
 	for _, m := range ms {
-		loser := t.ids[m.loser]
+		loser := t.id(m.loser)
 		*ids++
 		id := fmt.Sprintf("m%d", *ids)
 		mergeID[loser] = id

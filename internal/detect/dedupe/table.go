@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/crmops/crmops/internal/crm"
 )
@@ -72,23 +73,39 @@ type column struct {
 	field string // the field's name in the CRM
 	// std is the standard field it stands for (email, firstname...), ""
 	// for none.
-	std   string
-	kind  string
-	in    *interner
-	vals  []uint32 // per record; 0 = empty
-	count []int32  // per value id
-	role  []bool   // per value id, for emails: a role address (info@)
-	n     int      // records with a value
+	std  string
+	kind string
+	in   *interner
+	// vals are the records' value ids up to the last record with a
+	// value (a field no record has costs nothing); read them with val.
+	vals  []uint32
+	count []int32 // per value id
+	role  []bool  // per value id, for emails: a role address (info@)
+	n     int     // records with a value
 	// weights are a text column's word weights: log2(1 + records /
 	// records with the word), so that a word most values hold (center,
 	// of, chicago) counts for little and a rare one for much.
 	weights map[string]float32
-	// raw and region hold phones until they are normalized in parallel.
-	raw    []string
-	region []string
+	// raw holds a phone column's numbers, each with the region it is
+	// read in, until finish normalizes them in parallel: rawVals[i] is
+	// record i's in raw, like vals.
+	raw     *interner
+	rawVals []uint32
 }
 
+// set gives record i the normalized value v; records are set in order.
 func (c *column) set(i int, v string) {
+	id := c.intern(v)
+	if id == 0 {
+		return
+	}
+	c.vals = setVal(c.vals, i, id)
+	c.count[id]++
+	c.n++
+}
+
+// intern is v's value id, with room for its count.
+func (c *column) intern(v string) uint32 {
 	id := c.in.id(v)
 	for int(id) >= len(c.count) {
 		c.count = append(c.count, 0)
@@ -96,14 +113,31 @@ func (c *column) set(i int, v string) {
 			c.role = append(c.role, isRole(c.in.str(uint32(len(c.count)-1))))
 		}
 	}
-	c.vals[i] = id
-	if id != 0 {
-		c.count[id]++
-		c.n++
-	}
+	return id
 }
 
-func (c *column) str(i int) string { return c.in.str(c.vals[i]) }
+// phoneBatch is how many distinct phone numbers are normalized at once.
+const phoneBatch = 1 << 16
+
+// setVal sets vals[i] = id, growing vals with empty values up to i.
+func setVal(vals []uint32, i int, id uint32) []uint32 {
+	if i < len(vals) {
+		vals[i] = id
+		return vals
+	}
+	vals = append(vals, make([]uint32, i-len(vals))...)
+	return append(vals, id)
+}
+
+// val is record i's value id, 0 when it has none.
+func (c *column) val(i int) uint32 {
+	if i < len(c.vals) {
+		return c.vals[i]
+	}
+	return 0
+}
+
+func (c *column) str(i int) string { return c.in.str(c.val(i)) }
 
 // table holds one object's records, in List order, column by column.
 type table struct {
@@ -114,11 +148,14 @@ type table struct {
 	// standard maps standard field names to the object's (nil: the
 	// standard names themselves, as HubSpot's objects have them).
 	standard map[string]string
-	ids      []string
-	cols     []*column
-	colOf    map[string]int // by the field's name in the CRM
+	// ids are the records' ids, by index.
+	ids   strArena
+	cols  []*column
+	colOf map[string]int // by the field's name in the CRM
 	// country is the column the phone region comes from (-1: none).
 	country int
+	// key is add's buffer for a phone's key.
+	key []byte
 }
 
 // newTable is a table of a contacts or companies object with the
@@ -149,7 +186,10 @@ func newTableAs(object, role string, standard map[string]string, specs []fieldSp
 	return t
 }
 
-func (t *table) len() int { return len(t.ids) }
+func (t *table) len() int { return t.ids.len() }
+
+// id is record i's id.
+func (t *table) id(i int32) string { return t.ids.at(uint32(i)) }
 
 // name is the object's name of standard field std (std itself when the
 // object does not map it).
@@ -178,26 +218,30 @@ func (t *table) field(name string) *column {
 	return nil
 }
 
-// add appends one record as List gave it.
+// add appends one record as List gave it. Only what is compared is kept,
+// copied into the table's arenas: nothing of r is referenced afterwards.
 func (t *table) add(r crm.Record) {
-	i := len(t.ids)
-	t.ids = append(t.ids, r.ID)
+	i := t.len()
+	t.ids.add(r.ID)
 	region := ""
 	if t.country >= 0 {
 		region = phoneRegion(r.Fields[t.cols[t.country].field])
 	}
 	for _, c := range t.cols {
-		c.vals = append(c.vals, 0)
 		v := strings.TrimSpace(r.Fields[c.field])
-		if c.kind == kindPhone {
-			c.raw = append(c.raw, v)
-			c.region = append(c.region, region)
+		if v == "" {
 			continue
 		}
-		if v != "" {
-			v = normalize(c.kind, v)
+		if c.kind == kindPhone {
+			// The number with its region, as one key: "GB\x00020 7946 0958".
+			if c.raw == nil {
+				c.raw = newInterner()
+			}
+			t.key = append(append(append(t.key[:0], region...), 0), v...)
+			c.rawVals = setVal(c.rawVals, i, c.raw.id(unsafe.String(unsafe.SliceData(t.key), len(t.key))))
+			continue
 		}
-		c.set(i, v)
+		c.set(i, normalize(c.kind, v))
 	}
 }
 
@@ -212,65 +256,67 @@ func (t *table) finish() {
 		}
 	}
 	for _, c := range t.cols {
-		if c.kind != kindPhone {
+		if c.kind != kindPhone || c.raw == nil {
 			continue
 		}
-		out := make([]string, len(c.raw))
+		// Each distinct number and region is parsed once (a switchboard
+		// many records share, once), a batch at a time on every core, and
+		// interned in the order the numbers were first seen, which is the
+		// order of the records: value ids are as if set record by record.
+		c.raw.slots = nil
+		norm := make([]uint32, c.raw.len())
+		batch := make([]string, phoneBatch)
 		workers := max(1, runtime.GOMAXPROCS(0))
-		var wg sync.WaitGroup
-		chunk := (len(c.raw) + workers - 1) / workers
-		for w := range workers {
-			lo, hi := w*chunk, min(len(c.raw), (w+1)*chunk)
-			if lo >= hi {
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				// Equal raw numbers on neighbouring records (a
-				// switchboard) are parsed once.
-				prevRaw, prevRegion, prev := "", "", ""
-				for i := lo; i < hi; i++ {
-					if c.raw[i] == "" {
-						continue
-					}
-					if c.raw[i] == prevRaw && c.region[i] == prevRegion {
-						out[i] = prev
-						continue
-					}
-					out[i] = normPhone(c.raw[i], c.region[i])
-					prevRaw, prevRegion, prev = c.raw[i], c.region[i], out[i]
+		for lo := 1; lo < len(norm); lo += phoneBatch {
+			hi := min(len(norm), lo+phoneBatch)
+			var wg sync.WaitGroup
+			chunk := (hi - lo + workers - 1) / workers
+			for w := range workers {
+				a, b := lo+w*chunk, min(hi, lo+(w+1)*chunk)
+				if a >= b {
+					continue
 				}
-			}()
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for k := a; k < b; k++ {
+						region, raw, _ := strings.Cut(c.raw.str(uint32(k)), "\x00")
+						batch[k-lo] = normPhone(raw, region)
+					}
+				}()
+			}
+			wg.Wait()
+			for k := lo; k < hi; k++ {
+				norm[k] = c.intern(batch[k-lo])
+			}
 		}
-		wg.Wait()
-		for i, v := range out {
-			c.set(i, v)
+		for i, k := range c.rawVals {
+			if v := norm[k]; v != 0 {
+				c.vals = setVal(c.vals, i, v)
+				c.count[v]++
+				c.n++
+			}
 		}
-		c.raw, c.region = nil, nil
+		c.raw, c.rawVals = nil, nil
+	}
+	// What append left spare is a third of the table on average; every
+	// later stage's memory comes on top of it.
+	// Nor are values looked up by string any more: the hash tables go
+	// (a quarter of the table at ten million records).
+	t.ids.refs = trim(t.ids.refs)
+	for _, c := range t.cols {
+		c.vals, c.count, c.role, c.in.refs = trim(c.vals), trim(c.count), trim(c.role), trim(c.in.refs)
+		c.in.slots = nil
 	}
 }
 
-// interner stores each distinct string once and names it by number; 0 is
-// the empty string.
-type interner struct {
-	ids  map[string]uint32
-	strs []string
-}
-
-func newInterner() *interner { return &interner{ids: map[string]uint32{"": 0}, strs: []string{""}} }
-
-func (in *interner) id(s string) uint32 {
-	if id, ok := in.ids[s]; ok {
-		return id
+// trim is s in an array of its length, when append left much spare.
+func trim[T any](s []T) []T {
+	if cap(s)-len(s) <= len(s)/16 {
+		return s
 	}
-	id := uint32(len(in.strs))
-	in.ids[s] = id
-	in.strs = append(in.strs, s)
-	return id
+	return append(make([]T, 0, len(s)), s...)
 }
-
-func (in *interner) str(id uint32) string { return in.strs[id] }
 
 // weighWords sets c.weights from the distinct values and their counts.
 func (c *column) weighWords() {
@@ -288,4 +334,36 @@ func (c *column) weighWords() {
 	for w, n := range df {
 		c.weights[w] = float32(math.Log2(1 + float64(c.n)/float64(n)))
 	}
+}
+
+// subset is a table of records keep (ascending) only, record k of it being
+// record keep[k] of t, so that indexes keep their order. Values keep their
+// counts over the whole table and text columns their word weights, so a
+// pair of them scores as it did in t. Grouped records are a few percent of
+// a CRM: what follows grouping needs only them, and the whole table can be
+// let go.
+func (t *table) subset(keep []int32) *table {
+	s := &table{object: t.object, role: t.role, standard: t.standard, colOf: t.colOf, country: t.country}
+	for _, i := range keep {
+		s.ids.add(t.id(i))
+	}
+	for _, c := range t.cols {
+		sc := &column{field: c.field, std: c.std, kind: c.kind, in: newInterner(), count: []int32{0}, role: []bool{false}, n: c.n, weights: c.weights}
+		for k, i := range keep {
+			v := c.val(int(i))
+			if v == 0 {
+				continue
+			}
+			id := sc.in.id(c.in.str(v))
+			if int(id) == len(sc.count) {
+				sc.count = append(sc.count, c.count[v])
+				if c.kind == kindEmail {
+					sc.role = append(sc.role, c.role[v])
+				}
+			}
+			sc.vals = setVal(sc.vals, k, id)
+		}
+		s.cols = append(s.cols, sc)
+	}
+	return s
 }
