@@ -291,11 +291,16 @@ func (a *Auditor) scan(id string) (batches, rejections []found, err error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// One buffer per reader: only the few files that mention id
+			// are copied out of it.
+			buf := make([]byte, 64<<10)
 			for p := range jobs {
-				data, err := os.ReadFile(p)
-				if err != nil || !bytes.Contains(data, needle) {
+				got, err := readInto(p, buf)
+				buf = got[:cap(got)]
+				if err != nil || !bytes.Contains(got, needle) {
 					continue
 				}
+				data := bytes.Clone(got)
 				mu.Lock()
 				if strings.HasSuffix(p, batch.RejectionSuffix) {
 					rejections = append(rejections, found{p, data})

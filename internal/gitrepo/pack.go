@@ -2,7 +2,10 @@ package gitrepo
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -15,20 +18,25 @@ import (
 // parent, which is itself sent or on the remote, so nothing is missed; an
 // object that moved path may be sent although the remote has it, which costs
 // bytes, not correctness.
-func (r *Repo) objectsToSend(wants, haves []Hash) ([]Hash, error) {
+//
+// The objects come back in the order they are best packed in: commits, then
+// trees, then blobs, each group by path and, within a path, newest first, so
+// each older version of a tree is a small delta against the newer one just
+// before it (git's pack-objects orders its delta search the same way).
+func (r *Repo) objectsToSend(wants, haves []Hash) ([]packObject, error) {
 	w := newPaint(r)
 	if err := w.run(wants, haves); err != nil {
 		return nil, fmt.Errorf("find commits to send: %w", err)
 	}
-	send := map[Hash]bool{}
+	send := &sendSet{seen: map[Hash]bool{}}
 	// Walk order puts each commit just before its parent, so the parent's
 	// tree, read as a base, is still cached when its own turn comes.
 	for _, n := range w.popped {
 		h := n.commit.Hash
-		if !n.wanted() || send[h] {
+		if !n.wanted() || send.seen[h] {
 			continue
 		}
-		send[h] = true
+		send.add(h, plumbing.CommitObject, "")
 		var bases []Hash
 		for _, p := range n.commit.ParentHashes {
 			pn, ok := w.nodes[p]
@@ -37,21 +45,57 @@ func (r *Repo) objectsToSend(wants, haves []Hash) ([]Hash, error) {
 			}
 			bases = append(bases, pn.commit.TreeHash)
 		}
-		if err := r.newTreeObjects(n.commit.TreeHash, bases, send); err != nil {
+		if err := r.newTreeObjects(n.commit.TreeHash, bases, send, ""); err != nil {
 			return nil, fmt.Errorf("find objects to send for %s: %w", h, err)
 		}
 	}
-	out := make([]Hash, 0, len(send))
-	for h := range send {
-		out = append(out, h)
+	slices.SortStableFunc(send.objs, func(a, b packObject) int {
+		if c := typeRank(a.typ) - typeRank(b.typ); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	return send.objs, nil
+}
+
+// sendSet is the objects found to send, in the order found.
+type sendSet struct {
+	seen map[Hash]bool
+	objs []packObject
+}
+
+func (s *sendSet) add(h Hash, t plumbing.ObjectType, key string) {
+	s.seen[h] = true
+	s.objs = append(s.objs, packObject{hash: h, typ: t, key: key})
+}
+
+func typeRank(t plumbing.ObjectType) int {
+	switch t {
+	case plumbing.CommitObject:
+		return 0
+	case plumbing.TreeObject:
+		return 1
+	case plumbing.BlobObject:
+		return 2
+	default:
+		return 3
 	}
-	return out, nil
+}
+
+// blobKey groups blobs by the tail of their file name: batch files in
+// different folders, or written months apart, share most of their content,
+// as git's name hash (built from a path's last characters) assumes.
+func blobKey(name string) string {
+	if i := strings.IndexByte(name, '.'); i >= 0 {
+		return name[i:]
+	}
+	return name
 }
 
 // newTreeObjects adds to send tree t and the objects below it that are not
 // at the same path in one of the base trees.
-func (r *Repo) newTreeObjects(t Hash, bases []Hash, send map[Hash]bool) error {
-	if send[t] {
+func (r *Repo) newTreeObjects(t Hash, bases []Hash, send *sendSet, path string) error {
+	if send.seen[t] {
 		return nil
 	}
 	for _, b := range bases {
@@ -59,7 +103,7 @@ func (r *Repo) newTreeObjects(t Hash, bases []Hash, send map[Hash]bool) error {
 			return nil
 		}
 	}
-	send[t] = true
+	send.add(t, plumbing.TreeObject, path)
 	tree, err := r.tree(t)
 	if err != nil {
 		return err
@@ -98,16 +142,16 @@ func (r *Repo) newTreeObjects(t Hash, bases []Hash, send map[Hash]bool) error {
 				subBases = append(subBases, be[0].Hash)
 			}
 		}
-		if present || send[e.Hash] {
+		if present || send.seen[e.Hash] {
 			continue
 		}
 		if e.Mode == filemode.Dir {
-			if err := r.newTreeObjects(e.Hash, append([]Hash(nil), subBases...), send); err != nil {
+			if err := r.newTreeObjects(e.Hash, append([]Hash(nil), subBases...), send, joinPath(path, e.Name)); err != nil {
 				return err
 			}
 			continue
 		}
-		send[e.Hash] = true
+		send.add(e.Hash, plumbing.BlobObject, blobKey(e.Name))
 	}
 	return nil
 }

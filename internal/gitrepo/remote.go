@@ -1,16 +1,18 @@
 package gitrepo
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -262,13 +264,17 @@ func (r *Repo) send(ctx context.Context, sess transport.ReceivePackSession, remo
 		if err != nil {
 			return fmt.Errorf("push %s: %w", remote, err)
 		}
-		// Stream the pack so a large first push does not sit in memory.
+		// Stream the pack: objects are read, compressed and written one at
+		// a time, so a large first push does not sit in memory.
 		pr, pw := io.Pipe()
 		req.Packfile = pr
-		useRefDeltas := !caps.Supports(capability.OFSDelta)
+		deltas := caps.Supports(capability.OFSDelta) && len(objs) >= 50
 		go func() {
-			enc := packfile.NewEncoder(pw, r.storer, useRefDeltas)
-			_, err := enc.Encode(objs, packWindow(len(objs)))
+			bw := bufio.NewWriterSize(pw, 1<<16)
+			_, _, err := writePackFrom(bw, r.storer, objs, deltas)
+			if err == nil {
+				err = bw.Flush()
+			}
 			pw.CloseWithError(err)
 			done <- err
 		}()
@@ -292,16 +298,48 @@ func (r *Repo) send(ctx context.Context, sess transport.ReceivePackSession, remo
 	if err != nil {
 		return fmt.Errorf("push %s: %w", remote, err)
 	}
-	return r.trackPushed(remote, cmds)
+	if err := r.trackPushed(remote, cmds); err != nil {
+		return err
+	}
+	r.autoPack(remote)
+	return nil
 }
 
-// packWindow is how many neighbours the encoder tries as delta bases. Small
-// pushes gain little from deltas; large first pushes gain a lot on disk.
-func packWindow(objects int) uint {
-	if objects < 50 {
-		return 0
+// autoPack packs loose objects, here and in a local remote, once a push has
+// made it to the remote: crmops writes objects loose, git receive-pack
+// stores a small push loose, and neither would ever be packed otherwise
+// (git's own gc --auto waits for 6,700, see autoPackLoose). Packing is
+// housekeeping: the push has happened, so a failure here is not the push's
+// and is left for the next push to retry.
+func (r *Repo) autoPack(remote string) {
+	if r.noAutoPack {
+		return
 	}
-	return 10
+	_, _ = r.MaybePack()
+	if dir, ok := r.localRemoteGitDir(remote); ok {
+		_, _ = MaybePackDir(dir)
+	}
+}
+
+// localRemoteGitDir is the git directory of a remote that is a path on this
+// machine (the local forge's bare repository, or another checkout).
+func (r *Repo) localRemoteGitDir(remote string) (string, bool) {
+	url, err := r.RemoteURL(remote)
+	if err != nil {
+		return "", false
+	}
+	ep, err := transport.NewEndpoint(url)
+	if err != nil || ep.Protocol != "file" {
+		return "", false
+	}
+	dir := ep.Path
+	if fi, err := os.Stat(filepath.Join(dir, ".git")); err == nil && fi.IsDir() {
+		return filepath.Join(dir, ".git"), true
+	}
+	if _, err := os.Stat(filepath.Join(dir, "objects")); err != nil {
+		return "", false
+	}
+	return dir, true
 }
 
 // pushCommand turns one refspec into a ref update, or nil when the remote is

@@ -85,6 +85,9 @@ type Repo struct {
 	git    *git.Repository
 	storer storage.Storer
 	trees  *treeCache
+	// noAutoPack turns packing after a push off, for benchmarks measuring
+	// what it costs.
+	noAutoPack bool
 }
 
 // InitBare creates a bare repository in dir whose HEAD names refs/heads/main,
@@ -138,7 +141,7 @@ func Open(dir string) (*Repo, error) {
 		}
 		gitDir, bare = abs, true
 	}
-	fsStorage := filesystem.NewStorage(osfs.New(gitDir), cache.NewObjectLRUDefault())
+	fsStorage := filesystem.NewStorage(newListingFS(gitDir), cache.NewObjectLRUDefault())
 	st := &durableStorage{Storage: fsStorage, gitDir: gitDir}
 	var g *git.Repository
 	if bare {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,7 +119,9 @@ func (s *Service) idOnBase(base gitrepo.Hash, id string) (string, error) {
 		return "", err
 	}
 	for _, f := range files {
-		if batch.IDOfFile(f) == id {
+		// Only a name starting with id can be one of its files: the
+		// cheap test first, across the tens of thousands on the base.
+		if strings.HasPrefix(path.Base(f), id) && batch.IDOfFile(f) == id {
 			return f, nil
 		}
 	}
@@ -363,45 +366,6 @@ func (s *Service) List(ctx context.Context, all bool) ([]Item, error) {
 		items = append(items, closed...)
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].Batch < items[j].Batch })
-	return items, nil
-}
-
-func (s *Service) closedItems(base gitrepo.Hash) ([]Item, error) {
-	files, err := s.WS.Files(base, batch.Dir)
-	if err != nil {
-		return nil, err
-	}
-	have := map[string]bool{}
-	for _, f := range files {
-		have[f] = true
-	}
-	var items []Item
-	for _, f := range files {
-		switch {
-		case strings.HasSuffix(f, batch.RejectionSuffix):
-			if id := batch.IDOfFile(f); id != "" {
-				items = append(items, Item{Batch: id, Decision: "rejected", State: "rejected"})
-			}
-		case batch.IsBatchFile(f):
-			it := Item{Batch: batch.IDFromPath(f), State: "merged"}
-			data, err := s.WS.Git.ReadFile(base, f)
-			if err != nil {
-				return nil, err
-			}
-			if b, err := batch.Decode(f, data); err == nil {
-				it.Changes, it.Title = len(b.Changes), b.Title
-			}
-			if have[batch.ReceiptPath(f)] {
-				it.State = "applied"
-				if data, err := s.WS.Git.ReadFile(base, batch.ReceiptPath(f)); err == nil {
-					if r, err := batch.DecodeReceipt(batch.ReceiptPath(f), data); err == nil {
-						it.Decision = r.Approval.Mode
-					}
-				}
-			}
-			items = append(items, it)
-		}
-	}
 	return items, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -28,6 +29,16 @@ type Workspace struct {
 	Dir    string
 	Config *config.Config
 	Git    *gitrepo.Repo
+
+	// listed is the last Files answer: one command asks for the same
+	// commit's proposals/ several times (propose, then the merge gate),
+	// and a commit's files never change.
+	listedMu sync.Mutex
+	listed   struct {
+		commit gitrepo.Hash
+		dir    string
+		files  []string
+	}
 }
 
 // Open opens the repository at dir with the configuration at configPath
@@ -305,9 +316,17 @@ func Sleep(ctx context.Context, d time.Duration) error { return clock.Sleep(ctx,
 
 // Files lists every file below proposals/ on the base commit.
 func (w *Workspace) Files(commit gitrepo.Hash, dir string) ([]string, error) {
+	w.listedMu.Lock()
+	defer w.listedMu.Unlock()
+	if l := w.listed; l.files != nil && l.commit == commit && l.dir == dir {
+		return slices.Clone(l.files), nil
+	}
 	files, err := w.Git.ListFiles(commit, dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
+	}
+	if err == nil && files != nil {
+		w.listed.commit, w.listed.dir, w.listed.files = commit, dir, slices.Clone(files)
 	}
 	return files, nil
 }
@@ -358,4 +377,14 @@ func (w *Workspace) MergedVersion(base gitrepo.Hash, path string) (commit, blob 
 		}
 	}
 	return base.String(), gitrepo.BlobHash(onBase).String(), true, nil
+}
+
+// CacheDir is the folder for crmops' cache named name, inside the git
+// directory: never committed, never in the work tree, and gone with the
+// clone. What is kept there can always be computed again.
+func (w *Workspace) CacheDir(name string) string {
+	if w.Git.Bare() {
+		return filepath.Join(w.Git.Dir(), "crmops-cache", name)
+	}
+	return filepath.Join(w.Git.Dir(), ".git", "crmops-cache", name)
 }
